@@ -1,0 +1,15 @@
+import type { Graph, Node } from "../ir/graph.js";
+import { opTable } from "../ir/ops/index.js";
+
+/** Multiply-accumulates of one node for one sample (torchvision's GFLOPS convention). */
+export function nodeMacs(node: Node): number {
+  const op = opTable.get(node.op);
+  if (!op?.macs) return 0;
+  return op.macs({ attrs: node.attrs, inputs: node.inputs.map((v) => v.type), outputs: node.outputs.map((v) => v.type) });
+}
+
+export function countMacs(graph: Graph): number {
+  let total = 0;
+  for (const node of graph.nodes) total += nodeMacs(node);
+  return total;
+}

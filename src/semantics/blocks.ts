@@ -1,0 +1,271 @@
+import type { Value as TensorValue } from "../ir/graph.js";
+import type { OpDef } from "../ir/op.js";
+import { formatShape, type TensorType } from "../ir/types.js";
+import type { Span } from "../syntax/span.js";
+import { describeValue, flowValues, type EvalContext } from "./context.js";
+import type { Block, Flow, Scope, Val } from "./values.js";
+
+export function childScope(scope: Scope, label: string): Scope {
+  return { path: [...scope.path, label], role: scope.role };
+}
+
+/** A block applying one operator with bound arguments. */
+export class OpBlock implements Block {
+  readonly kind = "block";
+  readonly transparent = false;
+  constructor(
+    private readonly ctx: EvalContext,
+    readonly op: OpDef,
+    readonly args: Readonly<Record<string, Val>>,
+    readonly span: Span,
+    readonly describe: string,
+  ) {}
+
+  apply(input: Flow, scope: Scope): Flow | null {
+    const ctx = this.ctx;
+    if (!ctx.step(this.span)) return null;
+    const inputs = flowValues(input);
+    const arity = this.op.inputs;
+    if ((arity === "variadic" && inputs.length < 1) || (typeof arity === "number" && inputs.length !== arity)) {
+      const expected = arity === "variadic" ? "one or more inputs" : arity === 1 ? "1 input" : `${arity} inputs`;
+      ctx.error("MEDG307", this.span, `${this.describe} expects ${expected}, got ${inputs.length}${inputs.length ? `: ${inputs.map(describeValue).join(", ")}` : ""}`);
+      return null;
+    }
+    const types = inputs.map((v) => v.type);
+    const opCtx = { args: this.args, inputs: types, describe: (i: number) => (inputs[i] ? describeValue(inputs[i]!) : "nothing") };
+    const result = this.op.infer(opCtx);
+    if ("error" in result) {
+      const e = result.error;
+      const message = e.hint ? `${e.message} (${e.hint})` : e.message;
+      const fixes = e.insertBefore ? [{ title: e.hint ?? `insert ${e.insertBefore.trim()}`, edits: [{ span: { ...this.span, end: this.span.start }, text: e.insertBefore }] }] : [];
+      ctx.error(e.code, this.span, message, { fixes });
+      return null;
+    }
+    const outputTypes: TensorType[] = result.outputs.map((shape) => ({ dtype: "float32", shape }));
+    const node = ctx.graph.addNode(this.op.name, result.attrs, [...inputs], outputTypes, scope.path.join("."), this.span);
+    const view = { attrs: result.attrs, inputs: types, outputs: outputTypes };
+    for (const p of this.op.params?.(view) ?? []) {
+      const name = [...scope.path, ...(p.name ? [p.name] : [])].join(".");
+      const ok = ctx.graph.addParam({ name, shape: p.shape, init: p.init, buffer: p.buffer ?? false, role: scope.role, node });
+      if (!ok) {
+        const other = ctx.graph.params.get(name)!;
+        ctx.error("MEDG210", this.span, `parameter name '${name}' is already used by ${other.node.op} at line ${other.node.span.start.line}; give one of them a label (e.g. \`${this.op.name}1: ${this.describe}\`)`, {
+          related: [{ span: other.node.span, message: `'${name}' first defined here` }],
+        });
+      }
+    }
+    return node.outputs.length === 1 ? node.outputs[0]! : node.outputs;
+  }
+}
+
+/** `label: body` — applies the body one level deeper in the label path. */
+export class LabelBlock implements Block {
+  readonly kind = "block";
+  readonly transparent = false;
+  constructor(
+    readonly label: string,
+    readonly body: Block,
+    readonly span: Span,
+  ) {}
+  get describe(): string {
+    return `${this.label}: ${this.body.describe}`;
+  }
+  apply(input: Flow, scope: Scope): Flow | null {
+    return this.body.apply(input, childScope(scope, this.label));
+  }
+}
+
+/**
+ * `a | b | c` and `[a, b, c]`: applied in order. With two or more members (or always, for a list),
+ * an unlabelled member that is not transparent wiring is scoped by its position, like nn.Sequential.
+ */
+export class SequenceBlock implements Block {
+  readonly kind = "block";
+  readonly transparent = false;
+  constructor(
+    readonly members: readonly Block[],
+    readonly span: Span,
+    readonly alwaysNumbered: boolean,
+  ) {}
+  get describe(): string {
+    return this.alwaysNumbered ? `[${this.members.map((m) => m.describe).join(", ")}]` : this.members.map((m) => m.describe).join(" | ");
+  }
+  apply(input: Flow, scope: Scope): Flow | null {
+    const numbered = this.alwaysNumbered || this.members.length > 1;
+    let flow: Flow | null = input;
+    for (let i = 0; i < this.members.length && flow; i++) {
+      const m = this.members[i]!;
+      const inner = numbered && !(m instanceof LabelBlock) && !m.transparent ? childScope(scope, String(i)) : scope;
+      flow = m.apply(flow, inner);
+    }
+    return flow;
+  }
+}
+
+/** Wiring whose parts name themselves in the enclosing scope (residual, concat, add, mul, tuples, taps). */
+abstract class Wiring implements Block {
+  readonly kind = "block";
+  readonly transparent = true;
+  abstract readonly describe: string;
+  constructor(
+    protected readonly ctx: EvalContext,
+    readonly span: Span,
+  ) {}
+  abstract apply(input: Flow, scope: Scope): Flow | null;
+}
+
+/** Applies each branch to the same input, then combines the results with an operator. */
+export class BranchBlock extends Wiring {
+  constructor(
+    ctx: EvalContext,
+    span: Span,
+    readonly branches: readonly Block[],
+    /** The combining op (concat, add, mul); null keeps the results as a multi-output tuple. */
+    readonly combine: OpBlock | null,
+    readonly name: string,
+  ) {
+    super(ctx, span);
+  }
+  get describe(): string {
+    return `${this.name}(${this.branches.map((b) => b.describe).join(", ")})`;
+  }
+  apply(input: Flow, scope: Scope): Flow | null {
+    const outs: TensorValue[] = [];
+    for (const b of this.branches) {
+      const out = b.apply(input, scope);
+      if (!out) return null;
+      outs.push(...flowValues(out));
+    }
+    return this.combine ? this.combine.apply(outs, scope) : outs;
+  }
+}
+
+/** `residual(body, shortcut=…)`: body(x) + shortcut(x), the shortcut defaulting to x itself. */
+export class ResidualBlock extends Wiring {
+  constructor(
+    ctx: EvalContext,
+    span: Span,
+    readonly body: Block,
+    readonly shortcut: Block | null,
+    private readonly add: OpBlock,
+  ) {
+    super(ctx, span);
+  }
+  get describe(): string {
+    return `residual(${this.body.describe}${this.shortcut ? `, shortcut=${this.shortcut.describe}` : ""})`;
+  }
+  apply(input: Flow, scope: Scope): Flow | null {
+    const x = flowValues(input);
+    if (x.length !== 1) {
+      this.ctx.error("MEDG307", this.span, `residual expects 1 input, got ${x.length}`);
+      return null;
+    }
+    const main = this.body.apply(input, scope);
+    if (!main) return null;
+    const skip = this.shortcut ? this.shortcut.apply(input, scope) : input;
+    if (!skip) return null;
+    const a = flowValues(main)[0]!;
+    const b = flowValues(skip)[0]!;
+    if (a.type.shape.length !== b.type.shape.length || a.type.shape.some((d, i) => d !== b.type.shape[i])) {
+      this.ctx.error(
+        "MEDG305",
+        this.span,
+        `residual adds its body's output ${describeValue(a)} to the shortcut ${this.shortcut ? describeValue(b) : `(the block's input) ${formatShape(b.type.shape)}`}; their shapes differ${this.shortcut ? "" : " (add a shortcut projection such as `shortcut = conv(c, 1, s=s) | bn`)"}`,
+      );
+      return null;
+    }
+    return this.add.apply([a, b], scope);
+  }
+}
+
+/** `tap name`: passes the input on and remembers it. */
+export class TapBlock extends Wiring {
+  constructor(
+    ctx: EvalContext,
+    span: Span,
+    readonly name: string,
+  ) {
+    super(ctx, span);
+  }
+  get describe(): string {
+    return `tap ${this.name}`;
+  }
+  apply(input: Flow): Flow | null {
+    this.ctx.taps.set(this.name, { flow: input, span: this.span });
+    return input;
+  }
+}
+
+/** `from name`: yields a tapped tensor, ignoring its input. */
+export class FromBlock extends Wiring {
+  constructor(
+    ctx: EvalContext,
+    span: Span,
+    readonly name: string,
+    private readonly suggest: (name: string) => string | undefined,
+  ) {
+    super(ctx, span);
+  }
+  get describe(): string {
+    return `from ${this.name}`;
+  }
+  apply(): Flow | null {
+    const tap = this.ctx.taps.get(this.name);
+    if (tap) return tap.flow;
+    const s = this.suggest(this.name);
+    const known = [...this.ctx.taps.keys()];
+    this.ctx.error(
+      "MEDG205",
+      this.span,
+      `unknown tap '${this.name}'${s ? ` (did you mean '${s}'?)` : ""}; ${known.length ? `taps defined so far: ${known.join(", ")}` : "no tap has been defined before this point"}`,
+      s ? { fixes: [{ title: `use '${s}'`, edits: [{ span: this.span, text: `from ${s}` }] }] } : {},
+    );
+    return null;
+  }
+}
+
+/** A block that runs a function at apply time (def calls, whose bodies depend on `in`). */
+export class DeferredBlock implements Block {
+  readonly kind = "block";
+  readonly transparent = false;
+  constructor(
+    readonly span: Span,
+    readonly describe: string,
+    private readonly run: (input: Flow, scope: Scope) => Flow | null,
+  ) {}
+  apply(input: Flow, scope: Scope): Flow | null {
+    return this.run(input, scope);
+  }
+}
+
+/** Passes its input on after checking its rank; a feature map reaching a vector head gets the fix "add gap". */
+export class ExpectRankBlock extends Wiring {
+  constructor(
+    ctx: EvalContext,
+    span: Span,
+    readonly rank: number,
+    readonly what: string,
+  ) {
+    super(ctx, span);
+  }
+  get describe(): string {
+    return `expect_rank(${this.rank})`;
+  }
+  apply(input: Flow): Flow | null {
+    const values = flowValues(input);
+    if (values.length !== 1) {
+      this.ctx.error("MEDG307", this.span, `${this.what} expects 1 input, got ${values.length}: ${values.map(describeValue).join(", ")}`);
+      return null;
+    }
+    const got = values[0]!.type.shape.length;
+    if (got === this.rank) return input;
+    const pool = got > this.rank && this.rank === 2;
+    this.ctx.error(
+      "MEDG302",
+      this.span,
+      `${this.what} expects 1 input of rank ${this.rank}, got ${describeValue(values[0]!)}${pool ? " (add a pooling op such as gap)" : ""}`,
+      pool ? { fixes: [{ title: "add gap", edits: [{ span: { ...this.span, end: this.span.start }, text: "gap | " }] }] } : {},
+    );
+    return null;
+  }
+}

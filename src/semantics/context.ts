@@ -1,0 +1,73 @@
+import { diagnostic, type Diagnostic, type Fix, type Related } from "../diagnostics/diagnostic.js";
+import type { Code } from "../diagnostics/codes.js";
+import { Graph, type Value as TensorValue } from "../ir/graph.js";
+import { formatShape } from "../ir/types.js";
+import type { Span } from "../syntax/span.js";
+import type { Flow } from "./values.js";
+
+/** Bounds that keep evaluation of any text fast and finite. */
+export const limits = {
+  callDepth: 150,
+  nodes: 50_000,
+  steps: 2_000_000,
+};
+
+/** A tap: a tensor remembered by name inside a model (`tap c3`, later `from c3`). */
+export interface TapEntry {
+  flow: Flow;
+  span: Span;
+}
+
+/** Mutable state of evaluating one model: the graph being built, diagnostics, taps, budgets. */
+export class EvalContext {
+  readonly graph = new Graph();
+  readonly diagnostics: Diagnostic[] = [];
+  readonly taps = new Map<string, TapEntry>();
+  depth = 0;
+  steps = 0;
+  /** Set once a limit is hit: evaluation then stops quietly. */
+  exhausted = false;
+  /** Class count of the model's task, when it has one. */
+  classes: number | null = null;
+
+  /** Call sites of the defs being applied, innermost last. */
+  readonly callStack: { span: Span; describe: string }[] = [];
+  /** Files whose text the user did not write (the stdlib): diagnostics move to the user's call site. */
+  isLibrary: (file: string) => boolean = () => false;
+
+  error(code: Code, span: Span, message: string, extra: { related?: Related[]; fixes?: Fix[] } = {}): void {
+    if (this.isLibrary(span.file)) {
+      const site = [...this.callStack].reverse().find((c) => !this.isLibrary(c.span.file));
+      if (site) {
+        const inner = this.callStack[this.callStack.length - 1];
+        const related = [...(extra.related ?? []), { span, message: `inside ${inner?.describe ?? "the library"}` }];
+        // A fix written against library text applies at the call site: insertions go before it.
+        const fixes = (extra.fixes ?? []).map((f) => ({ ...f, edits: f.edits.map((e) => (this.isLibrary(e.span.file) ? { span: { ...site.span, end: site.span.start }, text: e.text } : e)) }));
+        this.diagnostics.push(diagnostic(code, site.span, message, { related, fixes }));
+        return;
+      }
+    }
+    this.diagnostics.push(diagnostic(code, span, message, extra));
+  }
+
+  /** Counts one evaluation step; false (with one diagnostic) once the budget is spent. */
+  step(span: Span): boolean {
+    if (this.exhausted) return false;
+    if (++this.steps > limits.steps || this.graph.nodes.length > limits.nodes) {
+      this.exhausted = true;
+      this.error("MEDG212", span, `evaluation stopped: more than ${limits.steps} steps or ${limits.nodes} operators (is a def recursing without end?)`);
+      return false;
+    }
+    return true;
+  }
+}
+
+/** "[N, 2048, 7, 7] from backbone.layer4" */
+export function describeValue(v: TensorValue): string {
+  const where = v.producer ? v.producer.scope || v.producer.op : "the input";
+  return `${formatShape(v.type.shape)} from ${where}`;
+}
+
+export function flowValues(flow: Flow): readonly TensorValue[] {
+  return Array.isArray(flow) ? flow : [flow as TensorValue];
+}

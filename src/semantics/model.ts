@@ -1,0 +1,187 @@
+import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import type { Graph, Value as TensorValue } from "../ir/graph.js";
+import { BATCH } from "../ir/types.js";
+import { buildPolicy, classCount, policyEntry } from "../policy/build-plan.js";
+import { stage as newStage, type Stage, type TrainingPlan } from "../policy/plan.js";
+import type * as A from "../syntax/ast.js";
+import type { Span } from "../syntax/span.js";
+import { EvalContext, flowValues } from "./context.js";
+import { Env } from "./env.js";
+import { Evaluator } from "./evaluate.js";
+import { defineItems } from "./modules.js";
+import { formatVal, isPoison, typeName, type Flow } from "./values.js";
+
+export interface RoleInfo {
+  role: string;
+  span: Span;
+  /** The role's output tensors (empty when the role failed to build). */
+  outputs: TensorValue[];
+}
+
+export interface CompiledModel {
+  name: string;
+  span: Span;
+  doc?: string;
+  graph: Graph;
+  plan: TrainingPlan;
+  roles: RoleInfo[];
+  diagnostics: Diagnostic[];
+  /** False when an error stopped the graph short of the model's last role. */
+  complete: boolean;
+}
+
+/** Evaluates one `model { … }`: builds its graph (shapes inferred on the way) and its training plan. */
+export function compileModel(decl: A.ModelDecl, moduleEnv: Env): CompiledModel {
+  const ctx = new EvalContext();
+  const ev = new Evaluator(ctx);
+  const env = new Env(moduleEnv);
+  defineItems(decl.statements.filter((s): s is A.DefStmt | A.LetStmt => s.kind === "def" || s.kind === "let"), env, ctx.diagnostics);
+
+  const plan = buildPolicy(decl.statements.filter((s): s is A.PolicyStmt => s.kind === "policy"), ev, env, ctx.diagnostics);
+  ctx.classes = classCount(plan);
+
+  const roles: RoleInfo[] = [];
+  let flow: Flow | null = buildInput(decl, ev, env, plan, ctx);
+  const seenRoles = new Map<string, Span>();
+  let complete = flow !== null;
+  for (const s of decl.statements) {
+    if (s.kind !== "role") continue;
+    const previous = seenRoles.get(s.role);
+    if (previous) {
+      ctx.error("MEDG405", s.roleSpan, `a second \`${s.role}\`; the model's ${s.role} is at line ${previous.start.line} (compose parts with |)`);
+      continue;
+    }
+    seenRoles.set(s.role, s.roleSpan);
+    const block = ev.blockOf(s.value, env);
+    if (!flow || block === false) {
+      complete = false;
+      roles.push({ role: s.role, span: s.span, outputs: [] });
+      continue;
+    }
+    const out: Flow | null = block ? block.apply(flow, { path: [s.role], role: s.role }) : flow;
+    roles.push({ role: s.role, span: s.span, outputs: out ? [...flowValues(out)] : [] });
+    flow = out;
+    if (!out) complete = false;
+  }
+  if (flow && complete) ctx.graph.outputs = [...flowValues(flow)];
+  if (seenRoles.size === 0) ctx.error("MEDG402", decl.nameSpan, `model ${decl.name} has no parts; add one, e.g. \`backbone resnet50\``);
+
+  plan.stages = buildStages(decl, ev, env, ctx, [...seenRoles.keys()]);
+  const model: CompiledModel = { name: decl.name, span: decl.span, graph: ctx.graph, plan, roles, diagnostics: ctx.diagnostics, complete };
+  if (decl.doc) model.doc = decl.doc;
+  return model;
+}
+
+function buildInput(decl: A.ModelDecl, ev: Evaluator, env: Env, plan: TrainingPlan, ctx: EvalContext): Flow | null {
+  const inputs = decl.statements.filter((s): s is A.InputStmt => s.kind === "input");
+  if (inputs.length === 0) {
+    ctx.error("MEDG402", decl.nameSpan, `model ${decl.name} has no input; add e.g. \`input image(1, 224, 224)\``);
+    return null;
+  }
+  for (const extra of inputs.slice(1)) ctx.error("MEDG405", extra.span, "a model has one `input` statement");
+  const stmt = inputs[0]!;
+  const stages = stmt.value.kind === "pipe" ? stmt.value.stages : [stmt.value];
+  const kind = policyEntry("input", stages[0]!, ev, env, ctx.diagnostics);
+  if (!kind) return null;
+  const shape = kind.name === "image" ? ["c", "h", "w"] : ["c", "d", "h", "w"];
+  const dims = shape.map((k) => kind.args[k]);
+  if (dims.some((d) => typeof d !== "number")) return null;
+  plan.input = { kind: kind.name as "image" | "volume", shape: dims as number[], steps: [], span: stmt.span };
+  let flow: Flow | null = ctx.graph.addInput({ dtype: "float32", shape: [BATCH, ...(dims as number[])] }, "input");
+  for (const step of stages.slice(1)) {
+    const block = ev.blockOf(step, env);
+    if (block === false) return null;
+    if (!block || !flow) continue;
+    plan.input.steps.push({ name: block.describe, args: {}, span: step.span });
+    flow = block.apply(flow, { path: [], role: "input" });
+  }
+  return flow;
+}
+
+/** Every label path that names parameters, for stage targets and their did-you-mean. */
+function labelPaths(graph: Graph): Set<string> {
+  const paths = new Set<string>(["all"]);
+  for (const name of graph.params.keys()) {
+    const parts = name.split(".");
+    for (let i = 1; i < parts.length; i++) paths.add(parts.slice(0, i).join("."));
+  }
+  return paths;
+}
+
+function expandPath(path: A.LabelPath): string[] {
+  let prefixes = [""];
+  for (const seg of path.segments) {
+    const parts = seg.name !== undefined ? [seg.name] : seg.to !== undefined ? rangeOf(seg.index!, seg.to) : [String(seg.index)];
+    prefixes = prefixes.flatMap((p) => parts.map((x) => (p ? `${p}.${x}` : x)));
+  }
+  return prefixes;
+}
+
+function rangeOf(from: number, to: number): string[] {
+  const out: string[] = [];
+  for (let i = from; i <= Math.min(to, from + 10_000); i++) out.push(String(i));
+  return out;
+}
+
+function buildStages(decl: A.ModelDecl, ev: Evaluator, env: Env, ctx: EvalContext, roles: string[]): Stage[] {
+  const known = labelPaths(ctx.graph);
+  const stages: Stage[] = [];
+  const stmts = decl.statements.filter((s): s is A.StageStmt => s.kind === "stage");
+  for (const [i, s] of stmts.entries()) {
+    const stage = newStage(s.name ?? `stage${i + 1}`, s.span);
+    for (const c of s.clauses) {
+      if (c.kind === "freeze" || c.kind === "unfreeze") {
+        const list = c.kind === "freeze" ? stage.freeze : stage.unfreeze;
+        if (c.targets.length === 0) {
+          if (c.kind === "unfreeze") list.push("all");
+          else if (roles.includes("backbone")) list.push("backbone");
+          else ctx.error("MEDG404", c.span, "`freeze` without a target freezes the backbone, but this model has no backbone; name what to freeze, e.g. `freeze encoder`");
+          continue;
+        }
+        for (const target of c.targets) {
+          for (const p of expandPath(target)) {
+            if (known.has(p) || !ctx.graph.params.size) list.push(p);
+            else {
+              const s2 = didYouMean(p, known);
+              ctx.error("MEDG403", target.span, `stage target '${p}' names no parameters${s2 ? ` (did you mean '${s2}'?)` : ""}`, s2 ? { fixes: [{ title: `change to '${s2}'`, edits: [{ span: target.span, text: s2 }] }] } : {});
+            }
+          }
+        }
+      } else if (c.kind === "epochs" || c.kind === "batch") {
+        const v = ev.value(c.value, env);
+        if (isPoison(v)) continue;
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 1) ctx.error("MEDG203", c.value.span, `${c.kind} must be a positive int, got ${typeName(v)} ${formatVal(v)}`);
+        else if (c.kind === "epochs") stage.epochs = v;
+        else stage.batch = v;
+      } else if (c.kind === "lr") {
+        const v = ev.value(c.value, env);
+        if (isPoison(v)) continue;
+        if (typeof v !== "number" || !(v > 0)) ctx.error("MEDG203", c.value.span, `lr must be a positive number, got ${typeName(v)} ${formatVal(v)}`);
+        else stage.lr = v;
+      } else if (c.kind === "schedule" || c.kind === "optimizer") {
+        const entry = policyEntry(c.kind, c.value, ev, env, ctx.diagnostics);
+        if (entry) stage[c.kind] = entry;
+      }
+    }
+    stages.push(stage);
+  }
+  return stages;
+}
+
+/** Parameter names trainable in a stage, given the names frozen before it (stages are cumulative). */
+export function frozenAfter(stages: readonly Stage[], graph: Graph): Set<string>[] {
+  const frozen = new Set<string>();
+  const out: Set<string>[] = [];
+  const matches = (name: string, path: string) => path === "all" || name === path || name.startsWith(`${path}.`);
+  for (const s of stages) {
+    for (const name of graph.params.keys()) {
+      if (s.freeze.some((p) => matches(name, p))) frozen.add(name);
+      if (s.unfreeze.some((p) => matches(name, p))) frozen.delete(name);
+    }
+    out.push(new Set(frozen));
+  }
+  return out;
+}
+
+export { diagnostic };

@@ -1,0 +1,114 @@
+import { EOF, type IRecognitionException, type IToken } from "chevrotain";
+import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type * as A from "./ast.js";
+import { CstToAst } from "./cst-to-ast.js";
+import { parser } from "./parser.js";
+import { LineMap } from "./span.js";
+import { medgLexer } from "./tokens.js";
+
+export interface ParseResult {
+  module: A.Module;
+  diagnostics: Diagnostic[];
+  lines: LineMap;
+}
+
+/** What the parser was looking for, by the innermost rule it was in. */
+const expectedByRule: Record<string, string> = {
+  module: "`import`, `def`, `let` or `model`",
+  modelDecl: "a model statement or `}`",
+  modelLine: "a model statement (input, backbone, neck, decoder, head, task, loss, optimizer, schedule, augment, normalize, data, metrics, stage) or `}`",
+  modelStmt: "a model statement (input, backbone, neck, decoder, head, task, loss, optimizer, schedule, augment, normalize, data, metrics, stage)",
+  stageStmt: "a stage clause (freeze, unfreeze, epochs, lr, schedule, optimizer, batch)",
+  stageClause: "a stage clause (freeze, unfreeze, epochs, lr, schedule, optimizer, batch)",
+  labelPath: "a label path such as `backbone.layer4`",
+  primary: "an expression",
+  parenthesized: "an expression or `)`",
+  bracketed: "an expression or `]`",
+  callSuffix: "an argument or `)`",
+  arg: "an argument",
+  param: "a parameter name",
+  defStmt: "`=` and the definition's body",
+};
+
+function describeToken(t: IToken): string {
+  return t.tokenType === EOF ? "the end of the file" : `'${t.image}'`;
+}
+
+function message(e: IRecognitionException): string {
+  const found = describeToken(e.token);
+  if (e.name === "MismatchedTokenException") {
+    const m = /Expecting token of type --> (\w+) <--/.exec(e.message);
+    const expected = m ? tokenText(m[1]!) : "something else";
+    return `expected ${expected}, found ${found}`;
+  }
+  const stack = e.context?.ruleStack ?? [];
+  const rule = stack[stack.length - 1] ?? "module";
+  if (e.name === "NotAllInputParsedException") return `unexpected ${found}; expected ${expectedByRule.module}`;
+  return `unexpected ${found}; expected ${expectedByRule[rule] ?? "something else"}`;
+}
+
+const punctuation: Record<string, string> = {
+  LParen: "'('",
+  RParen: "')'",
+  LBracket: "'['",
+  RBracket: "']'",
+  LBrace: "'{'",
+  RBrace: "'}'",
+  Comma: "','",
+  Colon: "':'",
+  Assign: "'='",
+  Identifier: "a name",
+  String: "a string",
+  Number: "a number",
+  In: "'in'",
+};
+function tokenText(name: string): string {
+  return punctuation[name] ?? `'${name.replace(/^Kw_/, "").toLowerCase()}'`;
+}
+
+/** Lex, parse and build the AST. Never throws; every problem is a diagnostic. */
+export function parse(text: string, file: string): ParseResult {
+  const lines = new LineMap(text);
+  const diagnostics: Diagnostic[] = [];
+  const lexed = medgLexer.tokenize(text);
+  for (const e of lexed.errors) {
+    const span = lines.span(file, e.offset, e.offset + Math.max(1, e.length));
+    diagnostics.push(diagnostic("MEDG102", span, `unrecognised character '${text.slice(e.offset, e.offset + 1)}'`));
+  }
+  const tokens = lexed.tokens.filter((t) => {
+    if (t.tokenType.name !== "UnterminatedString") return true;
+    diagnostics.push(diagnostic("MEDG103", lines.span(file, t.startOffset, (t.endOffset ?? t.startOffset) + 1), "unterminated string: add the closing quote"));
+    return false;
+  });
+  const build = (cstParse: () => import("chevrotain").CstNode, toks: IToken[]) => {
+    parser.input = toks;
+    const cst = cstParse();
+    return { cst, errors: [...parser.errors] };
+  };
+  const { cst, errors } = build(() => parser.module(), tokens);
+  let lastErrorEnd = -1;
+  for (const e of errors) {
+    const t = e.token;
+    const start = t.tokenType === EOF || !Number.isFinite(t.startOffset) ? text.length : t.startOffset;
+    // Recovery can report a cascade at the same place; one mistake, one diagnostic.
+    if (start <= lastErrorEnd) continue;
+    const end = t.tokenType === EOF || !Number.isFinite(t.startOffset) ? text.length : (t.endOffset ?? start) + 1;
+    lastErrorEnd = end;
+    diagnostics.push(diagnostic("MEDG101", lines.span(file, start, end), message(e)));
+  }
+  const interpolation = (sub: string, offset: number): A.Expr => {
+    const subLexed = medgLexer.tokenize(sub);
+    const saved = parser.input;
+    const { cst: subCst, errors: subErrors } = build(() => parser.expression(), subLexed.tokens);
+    parser.input = saved;
+    const conv = new CstToAst(file, lines, offset);
+    if (subLexed.errors.length || subErrors.length) {
+      diagnostics.push(diagnostic("MEDG105", lines.span(file, offset, offset + sub.length), `cannot parse '{${sub}}' as an expression`));
+      return { kind: "missing", span: lines.span(file, offset, offset + sub.length) };
+    }
+    return conv.expression(subCst);
+  };
+  const converter = new CstToAst(file, lines, 0, interpolation);
+  const module = converter.module(cst, lexed.groups["comments"] ?? []);
+  return { module, diagnostics, lines };
+}
