@@ -78,6 +78,7 @@ export class LabelBlock implements Block {
 /**
  * `a | b | c` and `[a, b, c]`: applied in order. With two or more members (or always, for a list),
  * an unlabelled member that is not transparent wiring is scoped by its position, like nn.Sequential.
+ * Wiring members take no position.
  */
 export class SequenceBlock implements Block {
   readonly kind = "block";
@@ -93,9 +94,13 @@ export class SequenceBlock implements Block {
   apply(input: Flow, scope: Scope): Flow | null {
     const numbered = this.alwaysNumbered || this.members.length > 1;
     let flow: Flow | null = input;
-    for (let i = 0; i < this.members.length && flow; i++) {
-      const m = this.members[i]!;
-      const inner = numbered && !(m instanceof LabelBlock) && !m.transparent ? childScope(scope, String(i)) : scope;
+    // Wiring is forward() code, not a submodule: it takes no position, so a `tap` or a rank check
+    // between two members leaves their indices as PyTorch numbers them.
+    let position = 0;
+    for (const m of this.members) {
+      if (!flow) break;
+      const inner = numbered && !(m instanceof LabelBlock) && !m.transparent ? childScope(scope, String(position)) : scope;
+      if (!m.transparent) position++;
       flow = m.apply(flow, inner);
     }
     return flow;

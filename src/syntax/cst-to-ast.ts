@@ -358,6 +358,7 @@ export class CstToAst {
     if (paren) {
       const items = this.nodes(paren.children as Children, "expression").map((e) => this.expression(e));
       const commas = (paren.children as Children)["Comma"]?.length ?? 0;
+      // `(e)` groups; `(e,)` is a one-item tuple, as in Python.
       if (items.length === 1 && commas === 0) return items[0]!;
       return { kind: "tuple", items, span };
     }

@@ -61,6 +61,7 @@ const punctuation: Record<string, string> = {
   String: "a string",
   Number: "a number",
   In: "'in'",
+  EOF: "the end of the file",
 };
 function tokenText(name: string): string {
   return punctuation[name] ?? `'${name.replace(/^Kw_/, "").toLowerCase()}'`;

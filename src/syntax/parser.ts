@@ -20,11 +20,19 @@ export class MedgParser extends CstParser {
 
   /** A `|` followed by a statement word ends the pipe: `backbone x | head y | stage …` on one line. */
   private pipeContinues(): boolean {
-    return tokenMatcher(this.LA(1), T.Pipe) && !isAny(this.LA(2), T.statementStarts);
+    if (!tokenMatcher(this.LA(1), T.Pipe)) return false;
+    // `| head: linear(10)` is a label named like a statement word, not a new statement.
+    return !isAny(this.LA(2), T.statementStarts) || tokenMatcher(this.LA(3), T.Colon);
   }
 
   private startsStageClause(token: IToken): boolean {
     return isAny(token, T.stageClauseTokens) || tokenMatcher(token, T.NumberLiteral);
+  }
+
+  /** A stage's clauses continue on its line, or on the next after a trailing comma. */
+  private sameLine(): boolean {
+    const previous = this.LA(0);
+    return previous.endLine === undefined || this.LA(1).startLine === previous.endLine;
   }
 
   module = this.RULE("module", () => {
@@ -48,7 +56,14 @@ export class MedgParser extends CstParser {
     this.CONSUME(T.Identifier);
     this.OPTION(() => {
       this.CONSUME(T.LParen);
-      this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.param) });
+      this.OPTION2(() => {
+        this.SUBRULE(this.param);
+        this.MANY(() => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.param);
+        });
+        this.OPTION3(() => this.CONSUME2(T.Comma));
+      });
       this.CONSUME(T.RParen);
     });
     this.CONSUME(T.Assign);
@@ -126,7 +141,7 @@ export class MedgParser extends CstParser {
     });
     this.SUBRULE(this.stageClause);
     this.MANY({
-      GATE: () => this.startsStageClause(this.LA(1)) || (tokenMatcher(this.LA(1), T.Comma) && this.startsStageClause(this.LA(2))),
+      GATE: () => (this.sameLine() && this.startsStageClause(this.LA(1))) || (tokenMatcher(this.LA(1), T.Comma) && this.startsStageClause(this.LA(2))),
       DEF: () => {
         this.OPTION2(() => this.CONSUME(T.Comma));
         this.SUBRULE2(this.stageClause);
@@ -140,7 +155,7 @@ export class MedgParser extends CstParser {
         ALT: () => {
           this.CONSUME(T.Freeze);
           this.SUBRULE(this.targets);
-          this.OPTION(() => this.CONSUME(T.NumberLiteral));
+          this.OPTION({ GATE: () => this.sameLine(), DEF: () => this.CONSUME(T.NumberLiteral) });
         },
       },
       {
@@ -168,7 +183,7 @@ export class MedgParser extends CstParser {
   /** Zero or more label paths separated by commas; a comma before a clause word ends the list. */
   targets = this.RULE("targets", () => {
     this.OPTION({
-      GATE: () => tokenMatcher(this.LA(1), T.Identifier) && !this.startsStageClause(this.LA(1)),
+      GATE: () => this.sameLine() && tokenMatcher(this.LA(1), T.Identifier) && !this.startsStageClause(this.LA(1)),
       DEF: () => {
         this.SUBRULE(this.labelPath);
         this.MANY({
@@ -343,7 +358,14 @@ export class MedgParser extends CstParser {
 
   callSuffix = this.RULE("callSuffix", () => {
     this.CONSUME(T.LParen);
-    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.arg) });
+    this.OPTION(() => {
+      this.SUBRULE(this.arg);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.arg);
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma));
+    });
     this.CONSUME(T.RParen);
   });
 
@@ -395,7 +417,14 @@ export class MedgParser extends CstParser {
   /** `(e)` groups; `(a, b)` and `()` are tuples. */
   parenthesized = this.RULE("parenthesized", () => {
     this.CONSUME(T.LParen);
-    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.OPTION(() => {
+      this.SUBRULE(this.expression);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.expression);
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma));
+    });
     this.CONSUME(T.RParen);
   });
 
@@ -423,6 +452,7 @@ export class MedgParser extends CstParser {
               this.CONSUME(T.Comma);
               this.SUBRULE2(this.expression);
             });
+            this.OPTION3(() => this.CONSUME2(T.Comma));
           },
         },
       ]);

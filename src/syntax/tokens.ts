@@ -83,11 +83,16 @@ const intPattern = /\d+/y;
  */
 const matchNumber: CustomPatternMatcherFunc = (text, offset, tokens) => {
   const prev = tokens[tokens.length - 1];
-  if (prev?.tokenType.name === "Dot") {
+  const beforePrev = tokens[tokens.length - 2];
+  const third = tokens[tokens.length - 3];
+  // Inside a label path only integers: `features.1.0` and the range end in `features.1-3.0`.
+  const inPath = prev?.tokenType.name === "Dot" || (prev?.tokenType.name === "Minus" && beforePrev?.tokenType.name === "Number" && third?.tokenType.name === "Dot");
+  if (inPath) {
     intPattern.lastIndex = offset;
     return intPattern.exec(text);
   }
-  if (text.charCodeAt(offset) === 46 /* . */ && !previousAllowsLeadingDot(tokens)) return null;
+  const spaced = offset > 0 && /\s/.test(text[offset - 1]!);
+  if (text.charCodeAt(offset) === 46 /* . */ && !spaced && !previousAllowsLeadingDot(tokens)) return null;
   numberPattern.lastIndex = offset;
   return numberPattern.exec(text);
 };

@@ -1,0 +1,161 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { compileFile, type CompileResult } from "../compile.js";
+import { diagnostic, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { renderText, toJson } from "./render.js";
+import { renderSummary, summarize } from "./summary.js";
+
+const usage = `medg — a compiler for medical-imaging model files
+
+usage:
+  medg check FILE... [--format text|json]     diagnostics; exit 1 when any error
+  medg summary FILE [--model NAME] [--json]   layers, parameters and MACs of each model
+  medg --version
+
+options:
+  --root DIR   imports may not leave DIR (default: nearest folder with package.json, medg.json or .git)`;
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  cwd: string;
+}
+
+const processIo: Io = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`), cwd: process.cwd() };
+
+/** The nearest folder holding package.json, medg.json or .git; else the file's own folder. */
+export function projectRoot(file: string): string {
+  let dir = dirname(resolve(file));
+  for (;;) {
+    if (["package.json", "medg.json", ".git"].some((m) => existsSync(join(dir, m)))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return dirname(resolve(file));
+    dir = up;
+  }
+}
+
+function readSource(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function compile(file: string, root: string | undefined, io: Io): CompileResult | string {
+  const abs = resolve(io.cwd, file);
+  if (readSource(abs) === undefined) return `medg: cannot read ${file}`;
+  return compileFile(abs, { root: root ? resolve(io.cwd, root) : projectRoot(abs) });
+}
+
+function printDiagnostics(diagnostics: readonly Diagnostic[], io: Io, to: (t: string) => void): void {
+  for (const d of diagnostics) if (d.severity !== "info") to(renderText(d, readSource, io.cwd));
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: "string" },
+        json: { type: "boolean" },
+        model: { type: "string" },
+        root: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    });
+  } catch (e) {
+    io.err(`medg: ${(e as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...files] = positionals;
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    io.out(pkg.version);
+    return 0;
+  }
+  if (values.help || !command) {
+    io.out(usage);
+    return command || values.help ? 0 : 2;
+  }
+  if (files.length === 0 && (command === "check" || command === "summary")) {
+    io.err(`medg ${command}: no file given\n\n${usage}`);
+    return 2;
+  }
+  switch (command) {
+    case "check":
+      return check(files, values.format ?? "text", values.root, io);
+    case "summary":
+      return summary(files, values.model, values.json ?? false, values.root, io);
+    default: {
+      const s = didYouMean(command, ["check", "summary"]);
+      io.err(`medg: unknown command '${command}'${s ? ` (did you mean '${s}'?)` : ""}\n\n${usage}`);
+      return 2;
+    }
+  }
+}
+
+function check(files: string[], format: string, root: string | undefined, io: Io): number {
+  if (format !== "text" && format !== "json") {
+    io.err(`medg check: --format must be text or json, got '${format}'`);
+    return 2;
+  }
+  const all: Diagnostic[] = [];
+  let failed = false;
+  for (const file of files) {
+    const r = compile(file, root, io);
+    if (typeof r === "string") {
+      io.err(r);
+      failed = true;
+      continue;
+    }
+    all.push(...r.diagnostics);
+  }
+  const shown = all.filter((d) => d.severity !== "info");
+  if (format === "json") io.out(JSON.stringify(shown.map((d) => toJson(d, io.cwd)), null, 2));
+  else {
+    printDiagnostics(shown, io, io.out);
+    const errors = shown.filter((d) => d.severity === "error").length;
+    const warnings = shown.length - errors;
+    io.out(`${files.length} file${files.length === 1 ? "" : "s"} checked: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`);
+  }
+  return failed || hasErrors(all) ? 1 : 0;
+}
+
+function summary(files: string[], modelName: string | undefined, json: boolean, root: string | undefined, io: Io): number {
+  let status = 0;
+  const outputs: unknown[] = [];
+  for (const file of files) {
+    const r = compile(file, root, io);
+    if (typeof r === "string") {
+      io.err(r);
+      status = 1;
+      continue;
+    }
+    const diagnostics = [...r.diagnostics];
+    let models = r.models;
+    if (modelName !== undefined) {
+      models = models.filter((m) => m.name === modelName);
+      if (models.length === 0) {
+        const s = didYouMean(modelName, r.models.map((m) => m.name));
+        const span = r.models[0]?.span ?? { file: r.file, start: { offset: 0, line: 1, col: 1 }, end: { offset: 0, line: 1, col: 1 } };
+        diagnostics.push(diagnostic("MEDG211", span, `no model named '${modelName}' in ${file}${s ? ` (did you mean '${s}'?)` : ""}; models: ${r.models.map((m) => m.name).join(", ") || "none"}`));
+      }
+    }
+    printDiagnostics(diagnostics, io, io.err);
+    if (hasErrors(diagnostics)) status = 1;
+    for (const m of models) {
+      const s = summarize(m);
+      if (json) outputs.push(s);
+      else io.out(`${renderSummary(s)}\n`);
+    }
+  }
+  if (json) io.out(JSON.stringify(outputs.length === 1 ? outputs[0] : outputs, null, 2));
+  return status;
+}
