@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { compileFile, type CompileResult } from "../compile.js";
+import { packageRoot } from "../package-root.js";
 import { diagnostic, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { renderText, toJson } from "./render.js";
@@ -76,7 +77,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const { values, positionals } = parsed;
   const [command, ...files] = positionals;
   if (values.version) {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string };
     io.out(pkg.version);
     return 0;
   }

@@ -274,3 +274,36 @@ export class ExpectRankBlock extends Wiring {
     return null;
   }
 }
+
+/** Passes its input on after checking that every spatial size is a multiple of `multiple`. */
+export class ExpectDivisibleBlock extends Wiring {
+  constructor(
+    ctx: EvalContext,
+    span: Span,
+    readonly multiple: number,
+    readonly what: string,
+  ) {
+    super(ctx, span);
+  }
+  get describe(): string {
+    return `expect_divisible(${this.multiple})`;
+  }
+  apply(input: Flow): Flow | null {
+    for (const v of flowValues(input)) {
+      const spatial = v.type.shape.slice(2);
+      const bad = spatial.filter((d): d is number => typeof d === "number" && d % this.multiple !== 0);
+      if (bad.length === 0) continue;
+      const nearest = (d: number) => {
+        const lo = Math.floor(d / this.multiple) * this.multiple;
+        return [lo, lo + this.multiple].filter((x) => x > 0).join(" or ");
+      };
+      this.ctx.error(
+        "MEDG304",
+        this.span,
+        `${this.what} needs spatial sizes divisible by ${this.multiple}, got ${describeValue(v)}; nearest valid sizes: ${[...new Set(bad)].map((d) => `${d} -> ${nearest(d)}`).join(", ")}`,
+      );
+      return null;
+    }
+    return input;
+  }
+}

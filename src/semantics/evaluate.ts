@@ -5,7 +5,7 @@ import type * as A from "../syntax/ast.js";
 import type { Span } from "../syntax/span.js";
 import { bindArgs, type ArgInput } from "./bind.js";
 import type { Signature } from "./signature.js";
-import { BranchBlock, DeferredBlock, ExpectRankBlock, FromBlock, LabelBlock, OpBlock, ResidualBlock, SequenceBlock, TapBlock } from "./blocks.js";
+import { BranchBlock, DeferredBlock, ExpectDivisibleBlock, ExpectRankBlock, FromBlock, LabelBlock, OpBlock, ResidualBlock, SequenceBlock, TapBlock } from "./blocks.js";
 import { builtinTable, makeRange, MAX_LIST, type Builtin } from "./builtins.js";
 import { flowValues, limits, type EvalContext } from "./context.js";
 import { Env } from "./env.js";
@@ -15,8 +15,10 @@ export type Target =
   | { type: "def"; def: A.DefStmt; env: Env }
   | { type: "op"; op: OpDef }
   | { type: "builtin"; builtin: Builtin }
-  | { type: "combinator"; name: "residual" | "parallel" | "expect_rank" }
+  | { type: "combinator"; name: CombinatorName }
   | { type: "task_classes" };
+
+type CombinatorName = "residual" | "parallel" | "expect_rank" | "expect_divisible";
 
 export function callable(name: string, span: Span, target: Target): Callable {
   return { kind: "callable", name, span, target };
@@ -24,13 +26,23 @@ export function callable(name: string, span: Span, target: Target): Callable {
 
 const combinatorOps = new Set(["concat", "add", "mul"]);
 
-const expectRankSignature: Signature = {
-  name: "expect_rank",
-  doc: "Checks the incoming tensor's rank (a head that needs a vector says so before a feature map reaches it).",
-  args: [
-    { name: "rank", type: "int", min: 1 },
-    { name: "what", type: "string", default: "this block" },
-  ],
+const checkSignatures: Record<"expect_rank" | "expect_divisible", Signature> = {
+  expect_rank: {
+    name: "expect_rank",
+    doc: "Checks the incoming tensor's rank (a head that needs a vector says so before a feature map reaches it).",
+    args: [
+      { name: "rank", type: "int", min: 1 },
+      { name: "what", type: "string", default: "this block" },
+    ],
+  },
+  expect_divisible: {
+    name: "expect_divisible",
+    doc: "Checks that every spatial size is a multiple (encoder-decoders with skips need it).",
+    args: [
+      { name: "multiple", type: "int", min: 1 },
+      { name: "what", type: "string", default: "this block" },
+    ],
+  },
 };
 
 /** The outermost environment: operators, builtins and wiring, visible from every module. */
@@ -40,7 +52,7 @@ export function builtinEnv(span: Span): Env {
   for (const [name, builtin] of builtinTable) env.define(name, { kind: "value", value: callable(name, span, { type: "builtin", builtin }) });
   env.define("residual", { kind: "value", value: callable("residual", span, { type: "combinator", name: "residual" }) });
   env.define("parallel", { kind: "value", value: callable("parallel", span, { type: "combinator", name: "parallel" }) });
-  env.define("expect_rank", { kind: "value", value: callable("expect_rank", span, { type: "combinator", name: "expect_rank" }) });
+  for (const name of ["expect_rank", "expect_divisible"] as const) env.define(name, { kind: "value", value: callable(name, span, { type: "combinator", name }) });
   // Defs often have a parameter named `dropout` (heads); `drop` keeps the operator reachable there.
   env.define("drop", { kind: "value", value: callable("drop", span, { type: "op", op: opTable.get("dropout")! }) });
   env.define("task_classes", { kind: "value", value: callable("task_classes", span, { type: "task_classes" }) });
@@ -432,12 +444,13 @@ export class Evaluator {
     return new OpBlock(this.ctx, op, bound.values, span, inputs.length ? `${name}(${shown.join(", ")})` : name);
   }
 
-  private combinator(name: "residual" | "parallel" | "expect_rank", args: readonly A.Arg[], span: Span, env: Env): Val {
-    if (name === "expect_rank") {
-      const bound = bindArgs(expectRankSignature, this.argInputs(args, env), span);
+  private combinator(name: CombinatorName, args: readonly A.Arg[], span: Span, env: Env): Val {
+    if (name === "expect_rank" || name === "expect_divisible") {
+      const bound = bindArgs(checkSignatures[name], this.argInputs(args, env), span);
       this.ctx.diagnostics.push(...bound.diagnostics);
       if (!bound.ok) return POISON;
-      return new ExpectRankBlock(this.ctx, span, bound.values["rank"] as number, bound.values["what"] as string);
+      const [n, what] = [bound.values[name === "expect_rank" ? "rank" : "multiple"] as number, bound.values["what"] as string];
+      return name === "expect_rank" ? new ExpectRankBlock(this.ctx, span, n, what) : new ExpectDivisibleBlock(this.ctx, span, n, what);
     }
     if (name === "parallel") {
       const branches: Block[] = [];

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type * as A from "../syntax/ast.js";
+import { packageRoot } from "../package-root.js";
 import { parse, type ParseResult } from "../syntax/parse.js";
 import { LineMap, type Span } from "../syntax/span.js";
 import { EvalContext } from "./context.js";
@@ -24,7 +24,7 @@ export const fileHost: SourceHost = {
   },
 };
 
-export const stdlibDir = fileURLToPath(new URL("../../stdlib/", import.meta.url));
+export const stdlibDir = join(packageRoot(), "stdlib");
 
 export interface LoadedModule {
   path: string;
