@@ -3,11 +3,13 @@ import { countParams, type ParamCounts } from "./passes/count-params.js";
 import { countMacs } from "./passes/count-macs.js";
 import { lintModel } from "./passes/lint.js";
 import { compileModel, type CompiledModel } from "./semantics/model.js";
-import { Program, type SourceHost } from "./semantics/modules.js";
+import { Program, stdlibDir, type SourceHost } from "./semantics/modules.js";
+import { checkWeights, weightSources, type WeightsReport } from "./weights/match.js";
 
 export interface CheckedModel extends CompiledModel {
   params: ParamCounts;
   macs: number;
+  weights: WeightsReport[];
 }
 
 export interface CompileResult {
@@ -21,11 +23,14 @@ export interface CompileOptions {
   host?: SourceHost;
   /** Source text of `file` when it is not (yet) on disk, e.g. an editor buffer. */
   text?: string;
+  /** `--weights [ROLE=]FILE`, applied to every model of the file. */
+  weights?: readonly { role?: string; file: string }[];
 }
 
 /**
  * The pipeline, top to bottom: parse and resolve imports, then for each model evaluate (expand defs,
- * infer shapes and channels as nodes are built), count parameters and MACs, lint.
+ * infer shapes and channels as nodes are built), count parameters and MACs, lint, check weights
+ * files against the graph's names and shapes.
  */
 export function compileFile(file: string, options: CompileOptions): CompileResult {
   const program = new Program({ root: options.root, ...(options.host ? { host: options.host } : {}) });
@@ -34,9 +39,10 @@ export function compileFile(file: string, options: CompileOptions): CompileResul
   const models: CheckedModel[] = [];
   for (const item of module.parsed.module.items) {
     if (item.kind !== "model") continue;
-    const model = compileModel(item, module.env);
-    const checked: CheckedModel = { ...model, params: countParams(model), macs: countMacs(model.graph) };
-    checked.diagnostics.push(...lintModel(checked));
+    const model = compileModel(item, module.env, (f) => f.startsWith(stdlibDir));
+    const weights = model.complete ? checkWeights(model, weightSources(model, options.weights ?? [])) : { diagnostics: [], reports: [] };
+    const checked: CheckedModel = { ...model, params: countParams(model), macs: countMacs(model.graph), weights: weights.reports };
+    checked.diagnostics.push(...lintModel(checked), ...weights.diagnostics);
     diagnostics.push(...checked.diagnostics);
     models.push(checked);
   }

@@ -16,7 +16,9 @@ usage:
   medg --version
 
 options:
-  --root DIR   imports may not leave DIR (default: nearest folder with package.json, medg.json or .git)`;
+  --weights [ROLE=]FILE   pretrained weights (.safetensors) to check against the model's names and
+                          shapes; names in FILE are relative to ROLE (e.g. backbone=resnet50.safetensors)
+  --root DIR              imports may not leave DIR (default: nearest folder with package.json, medg.json or .git)`;
 
 export interface Io {
   out(text: string): void;
@@ -45,10 +47,23 @@ function readSource(file: string): string | undefined {
   }
 }
 
-function compile(file: string, root: string | undefined, io: Io): CompileResult | string {
+interface Options {
+  root: string | undefined;
+  weights: { role?: string; file: string }[];
+}
+
+/** `backbone=w.safetensors` or `w.safetensors` (full names). */
+function parseWeights(specs: readonly string[], cwd: string): { role?: string; file: string }[] {
+  return specs.map((s) => {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(s);
+    return m ? { role: m[1]!, file: resolve(cwd, m[2]!) } : { file: resolve(cwd, s) };
+  });
+}
+
+function compile(file: string, options: Options, io: Io): CompileResult | string {
   const abs = resolve(io.cwd, file);
   if (readSource(abs) === undefined) return `medg: cannot read ${file}`;
-  return compileFile(abs, { root: root ? resolve(io.cwd, root) : projectRoot(abs) });
+  return compileFile(abs, { root: options.root ? resolve(io.cwd, options.root) : projectRoot(abs), weights: options.weights });
 }
 
 function printDiagnostics(diagnostics: readonly Diagnostic[], io: Io, to: (t: string) => void): void {
@@ -66,6 +81,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         json: { type: "boolean" },
         model: { type: "string" },
         root: { type: "string" },
+        weights: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -89,11 +105,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.err(`medg ${command}: no file given\n\n${usage}`);
     return 2;
   }
+  const options: Options = { root: values.root, weights: parseWeights(values.weights ?? [], io.cwd) };
   switch (command) {
     case "check":
-      return check(files, values.format ?? "text", values.root, io);
+      return check(files, values.format ?? "text", options, io);
     case "summary":
-      return summary(files, values.model, values.json ?? false, values.root, io);
+      return summary(files, values.model, values.json ?? false, options, io);
     default: {
       const s = didYouMean(command, ["check", "summary"]);
       io.err(`medg: unknown command '${command}'${s ? ` (did you mean '${s}'?)` : ""}\n\n${usage}`);
@@ -102,7 +119,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
 }
 
-function check(files: string[], format: string, root: string | undefined, io: Io): number {
+function check(files: string[], format: string, options: Options, io: Io): number {
   if (format !== "text" && format !== "json") {
     io.err(`medg check: --format must be text or json, got '${format}'`);
     return 2;
@@ -110,7 +127,7 @@ function check(files: string[], format: string, root: string | undefined, io: Io
   const all: Diagnostic[] = [];
   let failed = false;
   for (const file of files) {
-    const r = compile(file, root, io);
+    const r = compile(file, options, io);
     if (typeof r === "string") {
       io.err(r);
       failed = true;
@@ -129,11 +146,11 @@ function check(files: string[], format: string, root: string | undefined, io: Io
   return failed || hasErrors(all) ? 1 : 0;
 }
 
-function summary(files: string[], modelName: string | undefined, json: boolean, root: string | undefined, io: Io): number {
+function summary(files: string[], modelName: string | undefined, json: boolean, options: Options, io: Io): number {
   let status = 0;
   const outputs: unknown[] = [];
   for (const file of files) {
-    const r = compile(file, root, io);
+    const r = compile(file, options, io);
     if (typeof r === "string") {
       io.err(r);
       status = 1;

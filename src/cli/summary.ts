@@ -19,6 +19,7 @@ export interface SummaryJson {
   input: { kind: string; shape: number[] } | null;
   outputs: string[];
   roles: Record<string, number>;
+  weights: { file: string; role?: string; matched: number; adapted: number; missing: number; unused: number }[];
   layers: LayerRow[];
 }
 
@@ -41,6 +42,7 @@ export function summarize(m: CheckedModel): SummaryJson {
     input: m.plan.input ? { kind: m.plan.input.kind, shape: m.plan.input.shape } : null,
     outputs: m.graph.outputs.map((o) => formatShape(o.type.shape)),
     roles: m.params.byRole,
+    weights: m.weights.map((w) => ({ file: w.file, ...(w.role ? { role: w.role } : {}), matched: w.matched, adapted: w.adapted.length, missing: w.missing.length, unused: w.unused.length })),
     layers,
   };
 }
@@ -68,5 +70,7 @@ export function renderSummary(s: SummaryJson): string {
   out.push(`trainable         ${thousands(s.trainableParams)}${s.trainableParams !== s.params ? " (first stage)" : ""}`);
   if (s.buffers) out.push(`buffers           ${thousands(s.buffers)}`);
   out.push(`MACs              ${formatMacs(s.macs)} (${thousands(s.macs)})`);
+  for (const w of s.weights)
+    out.push(`weights           ${w.role ? `${w.role} <- ` : ""}${w.file}: ${w.matched} tensors loaded${w.adapted ? ` (${w.adapted} adapted)` : ""}, ${w.missing} missing, ${w.unused} unused`);
   return out.join("\n");
 }

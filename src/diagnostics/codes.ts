@@ -1,6 +1,6 @@
 /**
  * The one registry of diagnostic codes. 1xx syntax, 2xx names, 3xx shapes and channels,
- * 4xx training policy, 5xx domain lints. Messages are written where the problem is found;
+ * 4xx training policy, 5xx domain lints, 6xx weights. Messages are written where the problem is found;
  * this table gives each code its severity and a one-line title (used in docs and JSON).
  */
 export type Severity = "error" | "warning" | "info";
@@ -47,8 +47,15 @@ export const codes = {
   MEDG405: { severity: "error", title: "duplicate policy statement" },
   MEDG406: { severity: "warning", title: "questionable training policy" },
 
-  MEDG501: { severity: "warning", title: "input channels do not match a pretrained backbone" },
+  MEDG501: { severity: "error", title: "input channels do not match a pretrained backbone" },
   MEDG502: { severity: "warning", title: "head without classes" },
+
+  MEDG601: { severity: "error", title: "unreadable weights file" },
+  MEDG602: { severity: "error", title: "weight shape mismatch" },
+  MEDG603: { severity: "warning", title: "parameters missing from the weights" },
+  MEDG604: { severity: "warning", title: "unused tensors in the weights" },
+  MEDG605: { severity: "info", title: "reference classifier not loaded" },
+  MEDG606: { severity: "info", title: "first convolution adapted to the input channels" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof codes;

@@ -32,6 +32,8 @@ export interface InputSpec {
   /** Input-handling steps written after the kind (`| gray_to_rgb`), in order. */
   steps: PolicyCall[];
   span: Span;
+  /** The `image(…)` / `volume(…)` part, where input handling such as `| gray_to_rgb` is inserted. */
+  kindSpan?: Span;
 }
 
 export interface Stage {

@@ -250,13 +250,15 @@ export class ExpectRankBlock extends Wiring {
     span: Span,
     readonly rank: number,
     readonly what: string,
+    /** When set, a feature map arriving where a vector is expected is pooled by it instead of rejected. */
+    private readonly pool: OpBlock | null = null,
   ) {
     super(ctx, span);
   }
   get describe(): string {
     return `expect_rank(${this.rank})`;
   }
-  apply(input: Flow): Flow | null {
+  apply(input: Flow, scope: Scope): Flow | null {
     const values = flowValues(input);
     if (values.length !== 1) {
       this.ctx.error("MEDG307", this.span, `${this.what} expects 1 input, got ${values.length}: ${values.map(describeValue).join(", ")}`);
@@ -265,6 +267,7 @@ export class ExpectRankBlock extends Wiring {
     const got = values[0]!.type.shape.length;
     if (got === this.rank) return input;
     const pool = got > this.rank && this.rank === 2;
+    if (pool && this.pool) return this.pool.apply(input, scope);
     this.ctx.error(
       "MEDG302",
       this.span,

@@ -35,6 +35,16 @@ export class EvalContext {
   /** Files whose text the user did not write (the stdlib): diagnostics move to the user's call site. */
   isLibrary: (file: string) => boolean = () => false;
 
+  /** Records diagnostics made elsewhere (argument binding), moving library spans to the call site. */
+  report(diagnostics: readonly Diagnostic[]): void {
+    for (const d of diagnostics) {
+      const extra: { related?: Related[]; fixes?: Fix[] } = {};
+      if (d.related) extra.related = d.related;
+      if (d.fixes) extra.fixes = d.fixes;
+      this.error(d.code, d.span, d.message, extra);
+    }
+  }
+
   error(code: Code, span: Span, message: string, extra: { related?: Related[]; fixes?: Fix[] } = {}): void {
     if (this.isLibrary(span.file)) {
       const site = [...this.callStack].reverse().find((c) => !this.isLibrary(c.span.file));

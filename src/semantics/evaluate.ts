@@ -33,6 +33,7 @@ const checkSignatures: Record<"expect_rank" | "expect_divisible", Signature> = {
     args: [
       { name: "rank", type: "int", min: 1 },
       { name: "what", type: "string", default: "this block" },
+      { name: "pool", type: "bool", default: false, doc: "global-average-pool a feature map instead of rejecting it" },
     ],
   },
   expect_divisible: {
@@ -408,7 +409,7 @@ export class Evaluator {
       case "builtin": {
         const inputs = this.argInputs(args, env).map((a) => (a.value === undefined ? a : { ...a, value: this.force(a.value, a.span) }));
         const bound = bindArgs(target.builtin, inputs, span);
-        this.ctx.diagnostics.push(...bound.diagnostics);
+        this.ctx.report(bound.diagnostics);
         if (!bound.ok) return POISON;
         const r = target.builtin.fn(bound.values);
         if (typeof r === "object" && r !== null && !Array.isArray(r) && "error" in r) return this.invalid(span, `${c.name}: ${(r as { error: string }).error}`);
@@ -438,7 +439,7 @@ export class Evaluator {
 
   opBlock(op: OpDef, inputs: ArgInput[], span: Span, name: string): OpBlock | null {
     const bound = bindArgs(op, inputs, span);
-    this.ctx.diagnostics.push(...bound.diagnostics);
+    this.ctx.report(bound.diagnostics);
     if (!bound.ok) return null;
     const shown = inputs.map((a) => (a.name ? `${a.name}=${formatVal(a.value ?? a.symbol ?? null)}` : formatVal(a.value ?? a.symbol ?? null)));
     return new OpBlock(this.ctx, op, bound.values, span, inputs.length ? `${name}(${shown.join(", ")})` : name);
@@ -447,10 +448,12 @@ export class Evaluator {
   private combinator(name: CombinatorName, args: readonly A.Arg[], span: Span, env: Env): Val {
     if (name === "expect_rank" || name === "expect_divisible") {
       const bound = bindArgs(checkSignatures[name], this.argInputs(args, env), span);
-      this.ctx.diagnostics.push(...bound.diagnostics);
+      this.ctx.report(bound.diagnostics);
       if (!bound.ok) return POISON;
       const [n, what] = [bound.values[name === "expect_rank" ? "rank" : "multiple"] as number, bound.values["what"] as string];
-      return name === "expect_rank" ? new ExpectRankBlock(this.ctx, span, n, what) : new ExpectDivisibleBlock(this.ctx, span, n, what);
+      if (name === "expect_divisible") return new ExpectDivisibleBlock(this.ctx, span, n, what);
+      const pool = bound.values["pool"] === true ? this.opBlock(opTable.get("gap")!, [], span, "gap") : null;
+      return new ExpectRankBlock(this.ctx, span, n, what, pool);
     }
     if (name === "parallel") {
       const branches: Block[] = [];

@@ -1,7 +1,8 @@
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { Graph, Value as TensorValue } from "../ir/graph.js";
-import { BATCH } from "../ir/types.js";
+import { dirname, resolve } from "node:path";
+import { BATCH, formatShape } from "../ir/types.js";
 import { buildPolicy, classCount, policyEntry } from "../policy/build-plan.js";
 import { stage as newStage, type Stage, type TrainingPlan } from "../policy/plan.js";
 import type * as A from "../syntax/ast.js";
@@ -17,6 +18,27 @@ export interface RoleInfo {
   span: Span;
   /** The role's output tensors (empty when the role failed to build). */
   outputs: TensorValue[];
+  /** `weights="file.safetensors"` on the role's call: pretrained weights named relative to the role. */
+  weights?: { file: string; span: Span };
+  /** `in_channels=N` on the role's call: adapt the first conv's pretrained weights to N input channels. */
+  inChannels?: { count: number; span: Span };
+  /** The role's block as written (first pipe stage) and whether it is a call with parentheses. */
+  head: { span: Span; isCall: boolean };
+}
+
+/** Keyword arguments of a role's top-level call that configure the role rather than the block. */
+const roleOptions = new Set(["weights", "in_channels"]);
+
+/** Splits `backbone resnet50(weights="w.safetensors", in_channels=1)` into the block and its options. */
+function roleCall(value: A.Expr): { value: A.Expr; options: A.Arg[] } {
+  const head = value.kind === "pipe" ? value.stages[0]! : value;
+  if (head.kind !== "call") return { value, options: [] };
+  const options = head.args.filter((a) => a.name !== undefined && roleOptions.has(a.name));
+  if (options.length === 0) return { value, options };
+  const stripped: A.Call = { ...head, args: head.args.filter((a) => !options.includes(a)) };
+  // A call left without arguments is the bare name (so `resnet50(weights=…)` is `resnet50`).
+  const call: A.Expr = stripped.args.length === 0 && stripped.callee.kind === "name" ? { ...stripped.callee, span: stripped.span } : stripped;
+  return { value: value.kind === "pipe" ? { ...value, stages: [call, ...value.stages.slice(1)] } : call, options };
 }
 
 export interface CompiledModel {
@@ -32,8 +54,9 @@ export interface CompiledModel {
 }
 
 /** Evaluates one `model { … }`: builds its graph (shapes inferred on the way) and its training plan. */
-export function compileModel(decl: A.ModelDecl, moduleEnv: Env): CompiledModel {
+export function compileModel(decl: A.ModelDecl, moduleEnv: Env, isLibrary: (file: string) => boolean = () => false): CompiledModel {
   const ctx = new EvalContext();
+  ctx.isLibrary = isLibrary;
   const ev = new Evaluator(ctx);
   const env = new Env(moduleEnv);
   defineItems(decl.statements.filter((s): s is A.DefStmt | A.LetStmt => s.kind === "def" || s.kind === "let"), env, ctx.diagnostics);
@@ -53,14 +76,31 @@ export function compileModel(decl: A.ModelDecl, moduleEnv: Env): CompiledModel {
       continue;
     }
     seenRoles.set(s.role, s.roleSpan);
-    const block = ev.blockOf(s.value, env);
+    const { value, options } = roleCall(s.value);
+    const first = s.value.kind === "pipe" ? s.value.stages[0]! : s.value;
+    const info: RoleInfo = { role: s.role, span: s.span, outputs: [], head: { span: first.span, isCall: first.kind === "call" } };
+    for (const o of options) {
+      const v = ev.value(o.value, env);
+      if (isPoison(v)) continue;
+      if (o.name === "weights") {
+        if (typeof v === "string") info.weights = { file: resolve(dirname(decl.span.file), v), span: o.value.span };
+        else ctx.error("MEDG203", o.value.span, `weights expects a path to a .safetensors file, got ${typeName(v)} ${formatVal(v)}`);
+      } else if (typeof v === "number" && Number.isInteger(v) && v >= 1) info.inChannels = { count: v, span: o.value.span };
+      else ctx.error("MEDG203", o.value.span, `in_channels expects a positive int, got ${typeName(v)} ${formatVal(v)}`);
+    }
+    roles.push(info);
+    const block = ev.blockOf(value, env);
     if (!flow || block === false) {
       complete = false;
-      roles.push({ role: s.role, span: s.span, outputs: [] });
       continue;
     }
+    if (info.inChannels) {
+      const c = flowValues(flow)[0]?.type.shape[1];
+      if (c !== info.inChannels.count)
+        ctx.error("MEDG301", info.inChannels.span, `in_channels=${info.inChannels.count}, but the ${s.role} receives ${c} channels (${flowValues(flow).map((v) => formatShape(v.type.shape)).join(", ")})`);
+    }
     const out: Flow | null = block ? block.apply(flow, { path: [s.role], role: s.role }) : flow;
-    roles.push({ role: s.role, span: s.span, outputs: out ? [...flowValues(out)] : [] });
+    info.outputs = out ? [...flowValues(out)] : [];
     flow = out;
     if (!out) complete = false;
   }
@@ -87,7 +127,7 @@ function buildInput(decl: A.ModelDecl, ev: Evaluator, env: Env, plan: TrainingPl
   const shape = kind.name === "image" ? ["c", "h", "w"] : ["c", "d", "h", "w"];
   const dims = shape.map((k) => kind.args[k]);
   if (dims.some((d) => typeof d !== "number")) return null;
-  plan.input = { kind: kind.name as "image" | "volume", shape: dims as number[], steps: [], span: stmt.span };
+  plan.input = { kind: kind.name as "image" | "volume", shape: dims as number[], steps: [], span: stmt.span, kindSpan: stages[0]!.span };
   let flow: Flow | null = ctx.graph.addInput({ dtype: "float32", shape: [BATCH, ...(dims as number[])] }, "input");
   for (const step of stages.slice(1)) {
     const block = ev.blockOf(step, env);
