@@ -166,8 +166,11 @@ function summary(files: string[], modelName: string | undefined, json: boolean, 
         diagnostics.push(diagnostic("MEDG211", span, `no model named '${modelName}' in ${file}${s ? ` (did you mean '${s}'?)` : ""}; models: ${r.models.map((m) => m.name).join(", ") || "none"}`));
       }
     }
-    printDiagnostics(diagnostics, io, io.err);
-    if (hasErrors(diagnostics)) status = 1;
+    // Diagnostics of models not asked for stay out of the way.
+    const others = r.models.filter((m) => !models.includes(m));
+    const relevant = diagnostics.filter((d) => !others.some((m) => m.diagnostics.includes(d)));
+    printDiagnostics(relevant, io, io.err);
+    if (hasErrors(relevant)) status = 1;
     for (const m of models) {
       const s = summarize(m);
       if (json) outputs.push(s);

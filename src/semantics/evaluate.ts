@@ -441,6 +441,7 @@ export class Evaluator {
     const bound = bindArgs(op, inputs, span);
     this.ctx.report(bound.diagnostics);
     if (!bound.ok) return null;
+    for (const spec of op.args) if (spec.fromTask === "classes" && bound.values[spec.name] === null) bound.values[spec.name] = this.ctx.classes ?? 2;
     const shown = inputs.map((a) => (a.name ? `${a.name}=${formatVal(a.value ?? a.symbol ?? null)}` : formatVal(a.value ?? a.symbol ?? null)));
     return new OpBlock(this.ctx, op, bound.values, span, inputs.length ? `${name}(${shown.join(", ")})` : name);
   }

@@ -30,6 +30,8 @@ export interface ArgSpec {
   max?: number;
   /** Only accepted by name (`dropout=.3`), never by position. */
   keywordOnly?: boolean;
+  /** When absent (null), the value comes from the model's task: `head linear` has the task's classes. */
+  fromTask?: "classes";
   doc?: string;
 }
 

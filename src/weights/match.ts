@@ -31,11 +31,29 @@ interface Binding {
 
 interface Matched {
   bindings: Binding[];
-  report: WeightsReport;
+  report: WeightsReport & { used: Set<string> };
+}
+
+/**
+ * Parameters that no source provides, reported once per role (or once for full-name sources) at
+ * the first source that covers them, so several files may together fill one role.
+ */
+function reportMissing(model: CompiledModel, matched: readonly { source: WeightsSource; report: Matched["report"] }[], diagnostics: Diagnostic[]): void {
+  const used = new Set(matched.flatMap((m) => [...m.report.used]));
+  const done = new Set<string>();
+  for (const { source, report } of matched) {
+    const prefix = source.role ? `${source.role}.` : "";
+    if (done.has(prefix)) continue;
+    done.add(prefix);
+    const missing = [...model.graph.params.keys()].filter((n) => n.startsWith(prefix) && !used.has(n));
+    report.missing = missing;
+    if (missing.length) diagnostics.push(diagnostic("MEDG603", source.span, `${missing.length} parameter${missing.length === 1 ? "" : "s"} not in the weights${prefix ? ` given for '${source.role}'` : ""}: ${list(missing)}`));
+  }
 }
 
 const classifierScopes = new Set(["fc", "classifier", "heads", "head"]);
 const ignored = (name: string) => name.endsWith("num_batches_tracked");
+const list = (xs: string[]) => `${xs.slice(0, 5).join(", ")}${xs.length > 5 ? `, … (${xs.length} in all)` : ""}`;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The first convolution's weight of a role: the one whose input channels follow the image's. */
@@ -60,7 +78,7 @@ function match(model: CompiledModel, source: WeightsSource, tensors: Map<string,
   const prefix = source.role ? `${source.role}.` : "";
   const role = source.role ? model.roles.find((r) => r.role === source.role) : undefined;
   const first = source.role ? firstConvWeight(model.graph, source.role) : undefined;
-  const report: WeightsReport = { file: source.file, matched: 0, adapted: [], missing: [], unused: [] };
+  const report: WeightsReport & { used: Set<string> } = { file: source.file, matched: 0, adapted: [], missing: [], unused: [], used: new Set() };
   if (source.role) report.role = source.role;
   const bindings: Binding[] = [];
   const used = new Set<string>();
@@ -89,9 +107,7 @@ function match(model: CompiledModel, source: WeightsSource, tensors: Map<string,
       diagnostics.push(diagnostic("MEDG602", source.span, `weight '${param.name}' has shape ${formatShape(t.shape)} in ${source.file}, but the model's is ${formatShape(param.shape)}`));
     }
   }
-  for (const p of model.graph.params.values()) if (p.name.startsWith(prefix) && !used.has(p.name)) report.missing.push(p.name);
-  const list = (xs: string[]) => `${xs.slice(0, 5).join(", ")}${xs.length > 5 ? `, … (${xs.length} in all)` : ""}`;
-  if (report.missing.length) diagnostics.push(diagnostic("MEDG603", source.span, `${report.missing.length} parameter${report.missing.length === 1 ? "" : "s"} not in ${source.file}: ${list(report.missing)}`));
+  for (const name of used) report.used.add(name);
   const classifier = report.unused.filter((n) => classifierScopes.has(n.split(".")[0]!) && ![...model.graph.params.keys()].some((k) => k.startsWith(`${prefix}${n.split(".")[0]}.`)));
   const unused = report.unused.filter((n) => !classifier.includes(n));
   if (classifier.length)
@@ -124,16 +140,17 @@ function inputChannelsDiagnostic(model: CompiledModel, role: RoleInfo, param: Pa
 /** Checks every weights source against the model by names and shapes, reading file headers only. */
 export function checkWeights(model: CompiledModel, sources: readonly WeightsSource[]): { diagnostics: Diagnostic[]; reports: WeightsReport[] } {
   const diagnostics: Diagnostic[] = [];
-  const reports: WeightsReport[] = [];
+  const matched: { source: WeightsSource; report: Matched["report"] }[] = [];
   for (const source of sources) {
     const header = readSafetensorsHeaderSync(source.file);
     if (!header.ok) {
       diagnostics.push(diagnostic("MEDG601", source.span, header.error.message));
       continue;
     }
-    reports.push(match(model, source, header.value.tensors, diagnostics).report);
+    matched.push({ source, report: match(model, source, header.value.tensors, diagnostics).report });
   }
-  return { diagnostics, reports };
+  reportMissing(model, matched, diagnostics);
+  return { diagnostics, reports: matched.map(({ report: { used: _, ...r } }) => r) };
 }
 
 /** timm's rule: sum the RGB filters for one channel; otherwise repeat them and scale by 3 / channels. */

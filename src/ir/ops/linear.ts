@@ -14,7 +14,7 @@ const linear: OpDef = {
   name: "linear",
   doc: "Fully connected layer on the last dim: [N, ..., in] → [N, ..., out].",
   args: [
-    { name: "out", type: "int", min: 1, doc: "output features" },
+    { name: "out", type: "int", min: 1, default: null, fromTask: "classes", doc: "output features (default: the task's class count)" },
     { name: "bias", type: "bool", default: true },
   ],
   inputs: 1,
