@@ -1,4 +1,5 @@
-import { sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
+import { diagnostic, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
+import type { Span } from "./syntax/span.js";
 import { countParams, type ParamCounts } from "./passes/count-params.js";
 import { countMacs } from "./passes/count-macs.js";
 import { lintModel } from "./passes/lint.js";
@@ -37,8 +38,12 @@ export function compileFile(file: string, options: CompileOptions): CompileResul
   const module = program.load(file, options.text);
   const diagnostics: Diagnostic[] = [...program.prelude.diagnostics, ...program.allDiagnostics()];
   const models: CheckedModel[] = [];
+  const names = new Map<string, Span>();
   for (const item of module.parsed.module.items) {
     if (item.kind !== "model") continue;
+    const previous = names.get(item.name);
+    if (previous) diagnostics.push(diagnostic("MEDG209", item.nameSpan, `a second model named '${item.name}'; the first is at line ${previous.start.line}`, { related: [{ span: previous, message: "first model" }] }));
+    else names.set(item.name, item.nameSpan);
     const model = compileModel(item, module.env, (f) => f.startsWith(stdlibDir));
     const weights = model.complete ? checkWeights(model, weightSources(model, options.weights ?? [])) : { diagnostics: [], reports: [] };
     const checked: CheckedModel = { ...model, params: countParams(model), macs: countMacs(model.graph), weights: weights.reports };

@@ -48,7 +48,7 @@ export const codes = {
   MEDG406: { severity: "warning", title: "questionable training policy" },
 
   MEDG501: { severity: "error", title: "input channels do not match a pretrained backbone" },
-  MEDG502: { severity: "warning", title: "head without classes" },
+  MEDG502: { severity: "info", title: "head without classes: 2 assumed" },
 
   MEDG601: { severity: "error", title: "unreadable weights file" },
   MEDG602: { severity: "error", title: "weight shape mismatch" },

@@ -63,7 +63,14 @@ export function bindArgs(sig: Signature, args: readonly ArgInput[], callSpan: Sp
     values[spec.name] = checked;
   };
 
+  let keywordSeen = false;
   for (const arg of args) {
+    if (arg.name === undefined && keywordSeen) {
+      diagnostics.push(diagnostic("MEDG204", arg.span, `${sig.name}: a positional argument cannot follow a keyword argument`));
+      poisoned = true;
+      continue;
+    }
+    if (arg.name !== undefined) keywordSeen = true;
     if (arg.name === undefined) {
       const spec = positional[next++];
       if (spec) assign(spec, arg);
@@ -75,7 +82,7 @@ export function bindArgs(sig: Signature, args: readonly ArgInput[], callSpan: Sp
       assign(spec, arg);
       continue;
     }
-    const suggestion = didYouMean(arg.name, sig.args.map((a) => a.name));
+    const suggestion = didYouMean(arg.name, sig.args.map((a) => a.name).filter((n) => !args.some((x) => x.name === n)));
     if (suggestion !== undefined) meantBy.add(suggestion);
     const fixes: Fix[] =
       suggestion !== undefined && arg.nameSpan ? [{ title: `replace with '${suggestion}'`, edits: [{ span: arg.nameSpan, text: suggestion }] }] : [];

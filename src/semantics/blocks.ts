@@ -44,10 +44,12 @@ export class OpBlock implements Block {
     const outputTypes: TensorType[] = result.outputs.map((shape) => ({ dtype: "float32", shape }));
     const node = ctx.graph.addNode(this.op.name, result.attrs, [...inputs], outputTypes, scope.path.join("."), this.span);
     const view = { attrs: result.attrs, inputs: types, outputs: outputTypes };
+    let collided = false;
     for (const p of this.op.params?.(view) ?? []) {
       const name = [...scope.path, ...(p.name ? [p.name] : [])].join(".");
       const ok = ctx.graph.addParam({ name, shape: p.shape, init: p.init, buffer: p.buffer ?? false, role: scope.role, node });
-      if (!ok) {
+      if (!ok && !collided) {
+        collided = true;
         const other = ctx.graph.params.get(name)!;
         ctx.error("MEDG210", this.span, `parameter name '${name}' is already used by ${other.node.op} at line ${other.node.span.start.line}; give one of them a label (e.g. \`${this.op.name}1: ${this.describe}\`)`, {
           related: [{ span: other.node.span, message: `'${name}' first defined here` }],

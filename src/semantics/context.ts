@@ -29,6 +29,8 @@ export class EvalContext {
   exhausted = false;
   /** Class count of the model's task, when it has one. */
   classes: number | null = null;
+  /** Set once the "no task, 2 classes assumed" note has been given. */
+  assumedClasses = false;
 
   /** Call sites of the defs being applied, innermost last. */
   readonly callStack: { span: Span; describe: string }[] = [];
@@ -56,6 +58,12 @@ export class EvalContext {
         this.diagnostics.push(diagnostic(code, site.span, message, { related, fixes }));
         return;
       }
+    }
+    // Inside a def the problem is in its body, but the call decides the values: point at both.
+    const call = this.callStack[this.callStack.length - 1];
+    if (call && call.span.file === span.file && (span.start.offset < call.span.start.offset || span.start.offset >= call.span.end.offset)) {
+      this.diagnostics.push(diagnostic(code, span, message, { ...extra, related: [...(extra.related ?? []), { span: call.span, message: `in ${call.describe}, called here` }] }));
+      return;
     }
     this.diagnostics.push(diagnostic(code, span, message, extra));
   }

@@ -416,6 +416,10 @@ export class Evaluator {
         return r as Val;
       }
       case "task_classes":
+        if (this.ctx.classes === null && !this.ctx.assumedClasses) {
+          this.ctx.assumedClasses = true;
+          this.ctx.error("MEDG502", span, "no task gives the class count, so the head has 2 outputs; add e.g. `task classify(classes=[\"normal\", \"abnormal\"])`");
+        }
         return this.ctx.classes ?? 2;
       case "combinator":
         return this.combinator(target.name, args, span, env);
@@ -441,7 +445,7 @@ export class Evaluator {
     const bound = bindArgs(op, inputs, span);
     this.ctx.report(bound.diagnostics);
     if (!bound.ok) return null;
-    for (const spec of op.args) if (spec.fromTask === "classes" && bound.values[spec.name] === null) bound.values[spec.name] = this.ctx.classes ?? 2;
+    for (const spec of op.args) if (spec.fromTask === "classes" && bound.values[spec.name] === null) bound.values[spec.name] = this.force(this.applyCallable(callable("task_classes", span, { type: "task_classes" }), [], span, span, new Env()), span);
     const shown = inputs.map((a) => (a.name ? `${a.name}=${formatVal(a.value ?? a.symbol ?? null)}` : formatVal(a.value ?? a.symbol ?? null)));
     return new OpBlock(this.ctx, op, bound.values, span, inputs.length ? `${name}(${shown.join(", ")})` : name);
   }
@@ -500,13 +504,19 @@ export class Evaluator {
       let pname: string | undefined;
       if (a.name !== undefined) {
         if (!def.params.some((p) => p.name === a.name)) {
-          const s = didYouMean(a.name, def.params.map((p) => p.name));
+          const given = new Set(args.map((x) => x.name).filter((n) => n !== undefined));
+          const s = didYouMean(a.name, def.params.map((p) => p.name).filter((n) => !given.has(n)));
           this.ctx.error("MEDG202", a.nameSpan ?? a.span, `${name} has no argument '${a.name}'${s ? ` (did you mean '${s}'?)` : ""}; its arguments: ${def.params.map((p) => p.name).join(", ") || "none"}`, s && a.nameSpan ? { fixes: [{ title: `change to '${s}'`, edits: [{ span: a.nameSpan, text: s }] }] } : {});
           ok = false;
           continue;
         }
         pname = a.name;
       } else {
+        if (args.some((x, j) => x.name !== undefined && j < args.indexOf(a))) {
+          this.ctx.error("MEDG204", a.span, `${name}: a positional argument cannot follow a keyword argument`);
+          ok = false;
+          continue;
+        }
         pname = def.params[positional++]?.name;
         if (pname === undefined) {
           this.ctx.error("MEDG204", a.span, `${name} takes ${def.params.length} argument${def.params.length === 1 ? "" : "s"} (${def.params.map((p) => p.name).join(", ")}), got ${args.filter((x) => x.name === undefined).length} positional`);

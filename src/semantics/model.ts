@@ -91,6 +91,8 @@ export function compileModel(decl: A.ModelDecl, moduleEnv: Env, isLibrary: (file
     roles.push(info);
     const block = ev.blockOf(value, env);
     if (!flow || block === false) {
+      // Later roles would only report consequences of this one.
+      flow = null;
       complete = false;
       continue;
     }
@@ -149,6 +151,15 @@ function labelPaths(graph: Graph): Set<string> {
   return paths;
 }
 
+/** A sibling of the path's last segment (`layr4` -> `layer4`); never a parent, which would freeze far more. */
+function suggestPath(path: string, known: Set<string>): string | undefined {
+  const cut = path.lastIndexOf(".");
+  const [parent, last] = cut < 0 ? ["", path] : [path.slice(0, cut), path.slice(cut + 1)];
+  const siblings = [...known].filter((k) => (cut < 0 ? !k.includes(".") : k.startsWith(`${parent}.`) && !k.slice(parent.length + 1).includes("."))).map((k) => k.slice(cut + 1));
+  const s = didYouMean(last, siblings);
+  return s === undefined ? undefined : cut < 0 ? s : `${parent}.${s}`;
+}
+
 function expandPath(path: A.LabelPath): string[] {
   let prefixes = [""];
   for (const seg of path.segments) {
@@ -183,7 +194,7 @@ function buildStages(decl: A.ModelDecl, ev: Evaluator, env: Env, ctx: EvalContex
           for (const p of expandPath(target)) {
             if (known.has(p) || !ctx.graph.params.size) list.push(p);
             else {
-              const s2 = didYouMean(p, known);
+              const s2 = suggestPath(p, known);
               ctx.error("MEDG403", target.span, `stage target '${p}' names no parameters${s2 ? ` (did you mean '${s2}'?)` : ""}`, s2 ? { fixes: [{ title: `change to '${s2}'`, edits: [{ span: target.span, text: s2 }] }] } : {});
             }
           }

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type * as A from "../syntax/ast.js";
 import { packageRoot } from "../package-root.js";
@@ -44,7 +44,8 @@ export function defineItems(items: readonly (A.DefStmt | A.LetStmt)[], env: Env,
     const span = item.kind === "def" ? item.nameSpan : item.binding.nameSpan;
     const previous = firstSeen.get(name);
     if (previous) {
-      diagnostics.push(diagnostic("MEDG209", span, `'${name}' is already defined at ${previous.file}:${previous.start.line}`, { related: [{ span: previous, message: "first definition" }] }));
+      const where = previous.file === span.file ? `line ${previous.start.line}` : `${basename(previous.file)}:${previous.start.line}`;
+      diagnostics.push(diagnostic("MEDG209", span, `'${name}' is already defined at ${where}`, { related: [{ span: previous, message: "first definition" }] }));
       continue;
     }
     firstSeen.set(name, span);
@@ -144,7 +145,7 @@ export class Program {
       return r !== "" && !r.startsWith("..") && !r.startsWith(sep) && !/^[A-Za-z]:/.test(r);
     };
     if (!inside(this.root) && !inside(resolve(stdlibDir))) {
-      module.diagnostics.push(diagnostic("MEDG208", item.pathSpan, `import "${item.path}" resolves to ${target}, outside the project root ${this.root}`));
+      module.diagnostics.push(diagnostic("MEDG208", item.pathSpan, `import "${item.path}" leaves the project root (${basename(this.root)}/); imports may only reach files inside it or the stdlib`));
       return;
     }
     if (!item.path.endsWith(".medg")) {
@@ -157,7 +158,7 @@ export class Program {
       return;
     }
     if (!this.modules.has(target) && this.host.read(target) === undefined) {
-      module.diagnostics.push(diagnostic("MEDG206", item.pathSpan, `import "${item.path}": no such file (${target})`));
+      module.diagnostics.push(diagnostic("MEDG206", item.pathSpan, `import "${item.path}": no such file (${relative(this.root, target)} in the project)`));
       return;
     }
     const imported = this.load(target);

@@ -4,7 +4,7 @@ import type * as A from "./ast.js";
 import { CstToAst } from "./cst-to-ast.js";
 import { parser } from "./parser.js";
 import { LineMap } from "./span.js";
-import { medgLexer } from "./tokens.js";
+import { medgLexer, StringLiteral } from "./tokens.js";
 
 export interface ParseResult {
   module: A.Module;
@@ -76,11 +76,15 @@ export function parse(text: string, file: string): ParseResult {
     const span = lines.span(file, e.offset, e.offset + Math.max(1, e.length));
     diagnostics.push(diagnostic("MEDG102", span, `unrecognised character '${text.slice(e.offset, e.offset + 1)}'`));
   }
-  const tokens = lexed.tokens.filter((t) => {
-    if (t.tokenType.name !== "UnterminatedString") return true;
+  // An unterminated string is parsed as if closed at the end of its line, so the rest of the file reads normally.
+  const tokens = lexed.tokens.map((t) => {
+    if (t.tokenType.name !== "UnterminatedString") return t;
     diagnostics.push(diagnostic("MEDG103", lines.span(file, t.startOffset, (t.endOffset ?? t.startOffset) + 1), "unterminated string: add the closing quote"));
-    return false;
+    return { ...t, image: t.image + t.image[0], tokenType: StringLiteral, tokenTypeIdx: StringLiteral.tokenTypeIdx! };
   });
+  const lexErrorOffsets = lexed.errors.map((e) => e.offset);
+  // The first parse error right after an unterminated string is the missing quote's doing (it ate the rest of the line).
+  const afterUnterminated = new Set(lexed.tokens.flatMap((t, i) => (t.tokenType.name === "UnterminatedString" && lexed.tokens[i + 1] ? [lexed.tokens[i + 1]!.startOffset] : [])));
   const build = (cstParse: () => import("chevrotain").CstNode, toks: IToken[]) => {
     parser.input = toks;
     const cst = cstParse();
@@ -93,6 +97,10 @@ export function parse(text: string, file: string): ParseResult {
     const start = t.tokenType === EOF || !Number.isFinite(t.startOffset) ? text.length : t.startOffset;
     // Recovery can report a cascade at the same place; one mistake, one diagnostic.
     if (start <= lastErrorEnd) continue;
+    // A parse error on the line of an unrecognised character, after it, is that character's consequence.
+    const line = lines.position(start).line;
+    if (lexErrorOffsets.some((o) => o < start && lines.position(o).line === line)) continue;
+    if (afterUnterminated.has(start)) continue;
     const end = t.tokenType === EOF || !Number.isFinite(t.startOffset) ? text.length : (t.endOffset ?? start) + 1;
     lastErrorEnd = end;
     diagnostics.push(diagnostic("MEDG101", lines.span(file, start, end), message(e)));

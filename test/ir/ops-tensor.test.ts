@@ -28,10 +28,12 @@ describe("add and mul", () => {
 
   it("name both shapes and the dim on a mismatch", () => {
     const e = failure("add", {}, ["N", 64, 56, 56], ["N", 128, 28, 28]);
-    expect(e.code).toBe("MEDG305");
+    // The channel dim differs first: a channel mismatch.
+    expect(e.code).toBe("MEDG301");
     expect(e.message).toContain("dim 1 differs: 64 in [N, 64, 56, 56] from in0 vs 128 in [N, 128, 28, 28] from in1");
     // [N, C] lines up with dims 0 and 1, not with the trailing dims.
     expect(failure("mul", {}, ["N", 7], ["N", 64, 7, 7]).code).toBe("MEDG305");
+    expect(failure("add", {}, ["N", 64, 56, 56], ["N", 64, 28, 28]).code).toBe("MEDG305");
   });
 
   it("need two inputs", () => {

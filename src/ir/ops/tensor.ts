@@ -79,7 +79,7 @@ function elementwise(name: string, doc: string): OpDef {
       if (!("shape" in b)) {
         const [sa, sb] = [shapes[b.a]!, shapes[b.b]!];
         return fail(
-          "MEDG305",
+          b.dim === 1 && shapes.every((s) => s.length === sa.length) ? "MEDG301" : "MEDG305",
           `${name} expects inputs of the same shape (or one broadcastable like [N, C, 1, 1] against [N, C, H, W]), ` +
             `but dim ${b.dim} differs: ${String(sa[b.dim])} in ${ctx.describe(b.a)} vs ${String(sb[b.dim])} in ${ctx.describe(b.b)}`,
         );
