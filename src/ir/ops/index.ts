@@ -12,4 +12,23 @@ export const opTable: ReadonlyMap<string, OpDef> = new Map(
   [...conv, ...norm, ...activation, ...pool, ...linear, ...tensor, ...transformer].map((op) => [op.name, op]),
 );
 
-export type OpName = string;
+/**
+ * The operator names as a literal list, so a backend's `Record<OpName, Lowering>` table fails to
+ * typecheck when it misses one. A test keeps it equal to `opTable`'s keys.
+ */
+export const opNames = [
+  "conv", "dwconv", "conv_transpose",
+  "bn", "gn", "ln", "ln2d", "instance_norm",
+  "relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "hardswish", "hardsigmoid", "tanh", "softmax", "identity",
+  "maxpool", "avgpool", "gap", "gmp", "adaptive_avgpool", "adaptive_maxpool",
+  "linear",
+  "dropout", "stochastic_depth", "add", "mul", "concat", "split", "reshape", "flatten", "permute", "transpose",
+  "resize", "upsample", "pad", "gray_to_rgb", "repeat_channels",
+  "class_token", "pos_embedding", "token", "mean_tokens", "mhsa", "window_attention", "patch_merging", "layer_scale",
+] as const;
+
+export type OpName = (typeof opNames)[number];
+
+export function isOpName(name: string): name is OpName {
+  return (opNames as readonly string[]).includes(name);
+}
