@@ -1,4 +1,5 @@
-import { relative } from "node:path";
+import { join, relative } from "node:path";
+import { stdlibDir } from "../semantics/modules.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { LineMap } from "../syntax/span.js";
 
@@ -13,9 +14,12 @@ export interface JsonDiagnostic {
   message: string;
 }
 
+/** Paths relative to the working folder; stdlib files as `stdlib/…` wherever the package lives. */
 export function displayPath(file: string, cwd = process.cwd()): string {
   const r = relative(cwd, file);
-  return r && !r.startsWith("..") ? r : file;
+  if (r && !r.startsWith("..")) return r;
+  const lib = relative(stdlibDir, file);
+  return lib && !lib.startsWith("..") ? join("stdlib", lib) : file;
 }
 
 export function toJson(d: Diagnostic, cwd?: string): JsonDiagnostic {
