@@ -51,6 +51,17 @@ export const builtins: readonly Builtin[] = [
     },
   },
   { name: "str", doc: "The text of a value.", args: [{ name: "x", type: "any" }], fn: (a) => (typeof a.x === "string" ? a.x : String(a.x)) },
+  {
+    name: "chain",
+    doc: "Joins a list of lists into one list: chain([[a, b] for i in 0..n]) puts several labelled blocks per step side by side.",
+    args: [{ name: "lists", type: "list" }],
+    fn: (a) => {
+      const lists = a.lists as readonly Val[];
+      if (!lists.every((l) => Array.isArray(l))) return { error: "expects a list of lists" };
+      const out = (lists as readonly (readonly Val[])[]).flat();
+      return out.length > MAX_LIST ? { error: `list longer than ${MAX_LIST} items` } : out;
+    },
+  },
 ];
 
 export const MAX_LIST = 100_000;
