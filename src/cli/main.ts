@@ -5,6 +5,8 @@ import { compileFile, type CompileResult } from "../compile.js";
 import { packageRoot } from "../package-root.js";
 import { diagnostic, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "../backends/onnx/emit.js";
+import { build } from "./build.js";
 import { renderText, toJson } from "./render.js";
 import { renderSummary, summarize } from "./summary.js";
 
@@ -13,12 +15,21 @@ const usage = `medg — a compiler for medical-imaging model files
 usage:
   medg check FILE... [--format text|json]     diagnostics; exit 1 when any error
   medg summary FILE [--model NAME] [--json]   layers, parameters and MACs of each model
+  medg build FILE --target onnx [-o OUT] [--model NAME]
+                                              export each model (OUT default: FILE's name, .onnx)
   medg --version
 
 options:
   --weights [ROLE=]FILE   pretrained weights (.safetensors) to check against the model's names and
-                          shapes; names in FILE are relative to ROLE (e.g. backbone=resnet50.safetensors)
-  --root DIR              imports may not leave DIR (default: nearest folder with package.json, medg.json or .git)`;
+                          shapes (build exports them); names in FILE are relative to ROLE
+                          (e.g. backbone=resnet50.safetensors)
+  --root DIR              imports may not leave DIR (default: nearest folder with package.json, medg.json or .git)
+
+build options:
+  --opset N               ONNX opset, ${MIN_OPSET} to ${MAX_OPSET} (default ${DEFAULT_OPSET})
+  --seed N                seed of the init rules for parameters no weights file gives (default 0)
+  --keep-bn               keep BatchNormalization nodes instead of folding them into the conv before
+  --fixed-batch N         a fixed batch size instead of the symbolic N`;
 
 export interface Io {
   out(text: string): void;
@@ -84,6 +95,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         weights: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
+        target: { type: "string" },
+        output: { type: "string", short: "o" },
+        opset: { type: "string" },
+        seed: { type: "string" },
+        "keep-bn": { type: "boolean" },
+        "fixed-batch": { type: "string" },
       },
     });
   } catch (e) {
@@ -101,7 +118,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.out(usage);
     return command || values.help ? 0 : 2;
   }
-  if (files.length === 0 && (command === "check" || command === "summary")) {
+  if (files.length === 0 && (command === "check" || command === "summary" || command === "build")) {
     io.err(`medg ${command}: no file given\n\n${usage}`);
     return 2;
   }
@@ -111,8 +128,30 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return check(files, values.format ?? "text", options, io);
     case "summary":
       return summary(files, values.model, values.json ?? false, options, io);
+    case "build": {
+      if (files.length > 1) {
+        io.err(`medg build: one file at a time, got ${files.length}\n\n${usage}`);
+        return 2;
+      }
+      const buildOptions = {
+        target: values.target,
+        output: values.output,
+        model: values.model,
+        opset: values.opset,
+        seed: values.seed,
+        keepBn: values["keep-bn"] ?? false,
+        fixedBatch: values["fixed-batch"],
+        weights: options.weights,
+      };
+      return build(files[0]!, buildOptions, {
+        ...io,
+        compile: (file) => compile(file, options, io),
+        print: (diagnostics) => printDiagnostics(diagnostics, io, io.err),
+        readSource,
+      });
+    }
     default: {
-      const s = didYouMean(command, ["check", "summary"]);
+      const s = didYouMean(command, ["check", "summary", "build"]);
       io.err(`medg: unknown command '${command}'${s ? ` (did you mean '${s}'?)` : ""}\n\n${usage}`);
       return 2;
     }

@@ -60,11 +60,12 @@ export class OnnxGraphBuilder {
 
   /**
    * Adds a node named `base/OpType` (suffixed `_2`, `_3`… when taken); its single output is named
-   * like the node, several outputs `name:0`, `name:1`…
+   * like the node, several outputs `name:0`, `name:1`…, unless `outputs` names them.
    */
-  node(base: string, doc: string, opType: string, inputs: readonly string[], attrs: Attrs = {}, outputs = 1): { name: string; outputs: string[] } {
+  node(base: string, doc: string, opType: string, inputs: readonly string[], attrs: Attrs = {}, outputs: number | readonly string[] = 1): { name: string; outputs: string[] } {
     const name = this.uniqueName(`${base}/${opType}`);
-    const names = outputs === 1 ? [name] : Array.from({ length: outputs }, (_, i) => `${name}:${i}`);
+    const names =
+      typeof outputs !== "number" ? [...outputs] : outputs === 1 ? [name] : Array.from({ length: outputs }, (_, i) => `${name}:${i}`);
     const node: NodeProto = {
       name,
       opType,
