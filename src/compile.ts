@@ -34,6 +34,18 @@ export interface CompileOptions {
  * files against the graph's names and shapes.
  */
 export function compileFile(file: string, options: CompileOptions): CompileResult {
+  try {
+    return compileUnguarded(file, options);
+  } catch (e) {
+    // Bounds in the parser and evaluator should make this unreachable; if a pathological text still
+    // exhausts the stack, it is a diagnostic like any other.
+    if (!(e instanceof RangeError)) throw e;
+    const span = { file, start: { offset: 0, line: 1, col: 1 }, end: { offset: 0, line: 1, col: 1 } };
+    return { file, models: [], diagnostics: [diagnostic("MEDG212", span, `the file is nested too deeply to compile (${e.message})`)] };
+  }
+}
+
+function compileUnguarded(file: string, options: CompileOptions): CompileResult {
   const program = new Program({ root: options.root, ...(options.host ? { host: options.host } : {}) });
   const module = program.load(file, options.text);
   const diagnostics: Diagnostic[] = [...program.prelude.diagnostics, ...program.allDiagnostics()];
@@ -51,5 +63,15 @@ export function compileFile(file: string, options: CompileOptions): CompileResul
     diagnostics.push(...checked.diagnostics);
     models.push(checked);
   }
-  return { file: module.path, models, diagnostics: sortDiagnostics(diagnostics) };
+  const repairs = new Map(program.modules().map((m) => [m.path, m.parsed.repairs] as const));
+  return { file: module.path, models, diagnostics: sortDiagnostics(withoutSyntaxConsequences(diagnostics, repairs)) };
+}
+
+/** Other diagnostics inside a region the parser repaired after a syntax error would only describe the repair. */
+function withoutSyntaxConsequences(diagnostics: readonly Diagnostic[], repairs: ReadonlyMap<string, [number, number][]>): Diagnostic[] {
+  return diagnostics.filter((d) => {
+    if (d.code.startsWith("MEDG1")) return true;
+    const regions = repairs.get(d.span.file) ?? [];
+    return !regions.some(([start, end]) => d.span.start.offset >= start && d.span.start.offset < end);
+  });
 }

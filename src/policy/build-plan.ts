@@ -19,6 +19,7 @@ const singleEntry: Partial<Record<string, PolicyKind>> = {
 
 /** Reads one registry entry written as `name` or `name(args)`. */
 export function policyEntry(kind: PolicyKind, e: A.Expr, ev: Evaluator, env: Env, diagnostics: Diagnostic[]): PolicyCall | null {
+  if (containsMissing(e)) return null;
   let nameExpr: A.Expr = e;
   let args: readonly A.Arg[] = [];
   if (e.kind === "call") {
@@ -29,7 +30,7 @@ export function policyEntry(kind: PolicyKind, e: A.Expr, ev: Evaluator, env: Env
     if (nameExpr.kind !== "missing") diagnostics.push(diagnostic("MEDG401", e.span, `expected a ${kind} such as \`${exampleOf[kind]}\`, got an expression`));
     return null;
   }
-  const bound = bindPolicy(kind, { name: nameExpr.name, nameSpan: nameExpr.span, span: e.span, args: ev.argInputs(args, env).map((a) => (a.value === undefined ? a : { ...a, value: ev.force(a.value, a.span) })) });
+  const bound = bindPolicy(kind, { name: nameExpr.name, nameSpan: nameExpr.span, span: e.span, args: ev.argInputs(args, env).map((a) => (a.value === undefined ? a : { ...a, value: ev.deepForce(a.value, a.span) })) });
   diagnostics.push(...bound.diagnostics);
   return bound.ok ? policyCall(nameExpr.name, bound.values, e.span) : null;
 }
@@ -48,6 +49,7 @@ const exampleOf: Record<PolicyKind, string> = {
 
 /** `0.5*dice + 0.5*ce`: a sum of terms, each a loss entry optionally scaled by a number. */
 function lossTerms(e: A.Expr, ev: Evaluator, env: Env, diagnostics: Diagnostic[], scale = 1): LossTerm[] | null {
+  if (containsMissing(e)) return null;
   if (e.kind === "binary" && e.op === "+") {
     const l = lossTerms(e.left, ev, env, diagnostics, scale);
     const r = lossTerms(e.right, ev, env, diagnostics, scale);
@@ -125,4 +127,22 @@ export function classCount(plan: TrainingPlan): number | null {
   if (typeof classes === "number") return classes;
   if (Array.isArray(classes)) return classes.length;
   return null;
+}
+
+/** True when the parser had to fill in part of the expression (its syntax error is already reported). */
+function containsMissing(e: A.Expr): boolean {
+  switch (e.kind) {
+    case "missing":
+      return true;
+    case "binary":
+      return containsMissing(e.left) || containsMissing(e.right);
+    case "unary":
+      return containsMissing(e.operand);
+    case "call":
+      return containsMissing(e.callee) || e.args.some((a) => containsMissing(a.value));
+    case "pipe":
+      return e.stages.some(containsMissing);
+    default:
+      return false;
+  }
 }

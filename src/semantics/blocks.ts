@@ -171,6 +171,13 @@ export class ResidualBlock extends Wiring {
     if (!main) return null;
     const skip = this.shortcut ? this.shortcut.apply(input, scope) : input;
     if (!skip) return null;
+    for (const [what, flow] of [["body", main], ["shortcut", skip]] as const) {
+      const n = flowValues(flow).length;
+      if (n !== 1) {
+        this.ctx.error("MEDG307", this.span, `residual's ${what} must give 1 tensor, got ${n}`);
+        return null;
+      }
+    }
     const a = flowValues(main)[0]!;
     const b = flowValues(skip)[0]!;
     if (a.type.shape.length !== b.type.shape.length || a.type.shape.some((d, i) => d !== b.type.shape[i])) {

@@ -35,7 +35,12 @@ export const builtins: readonly Builtin[] = [
     name: "cumsum",
     doc: "Running sums of a list: cumsum([1, 2, 3]) = [0, 1, 3, 6] (starts at 0, one longer).",
     args: [{ name: "xs", type: "floats" }],
-    fn: (a) => nums(a.xs).reduce<number[]>((acc, x) => [...acc, acc[acc.length - 1]! + x], [0]),
+    fn: (a) => {
+      const xs = nums(a.xs);
+      const out = [0];
+      for (const x of xs) out.push(out[out.length - 1]! + x);
+      return out;
+    },
   },
   {
     name: "range",

@@ -9,7 +9,8 @@ import type { Flow } from "./values.js";
 export const limits = {
   callDepth: 150,
   nodes: 50_000,
-  steps: 2_000_000,
+  /** The largest stdlib model takes about 8,000 steps (efficientnet_b3); list items count one step each. */
+  steps: 60_000,
 };
 
 /** A tap: a tensor remembered by name inside a model (`tap c3`, later `from c3`). */
@@ -68,10 +69,11 @@ export class EvalContext {
     this.diagnostics.push(diagnostic(code, span, message, extra));
   }
 
-  /** Counts one evaluation step; false (with one diagnostic) once the budget is spent. */
-  step(span: Span): boolean {
+  /** Counts evaluation steps (one per expression, one per list item built); false once the budget is spent. */
+  step(span: Span, cost = 1): boolean {
     if (this.exhausted) return false;
-    if (++this.steps > limits.steps || this.graph.nodes.length > limits.nodes) {
+    this.steps += cost;
+    if (this.steps > limits.steps || this.graph.nodes.length > limits.nodes) {
       this.exhausted = true;
       this.error("MEDG212", span, `evaluation stopped: more than ${limits.steps} steps or ${limits.nodes} operators (is a def recursing without end?)`);
       return false;

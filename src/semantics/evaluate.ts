@@ -67,9 +67,36 @@ export class DefCall extends DeferredBlock {
     describe: string,
     run: (input: Flow, scope: Scope) => Flow | null,
     readonly force: () => Val,
+    readonly def: A.DefStmt,
   ) {
     super(span, describe, run);
   }
+}
+
+const mentionsInCache = new WeakMap<A.Expr, boolean>();
+const blockDefs = new WeakSet<A.DefStmt>();
+
+/** Numbers, strings, booleans, none, and lists of those: values, never blocks. */
+function isPlainData(v: Val): boolean {
+  return v === null || typeof v !== "object" || (Array.isArray(v) && v.every(isPlainData));
+}
+
+/** Whether an expression reads `in` anywhere (then it can only be evaluated when applied to a tensor). */
+function mentionsIn(e: A.Expr): boolean {
+  const cached = mentionsInCache.get(e);
+  if (cached !== undefined) return cached;
+  let found = false;
+  const visit = (x: unknown): void => {
+    if (found || typeof x !== "object" || x === null) return;
+    if ((x as { kind?: string }).kind === "in") {
+      found = true;
+      return;
+    }
+    for (const [k, v] of Object.entries(x)) if (k !== "span" && !k.endsWith("Span")) Array.isArray(v) ? v.forEach(visit) : visit(v);
+  };
+  visit(e);
+  mentionsInCache.set(e, found);
+  return found;
 }
 
 const truthy = (v: Val): boolean => !(v === null || v === false || v === 0 || v === "" || (Array.isArray(v) && v.length === 0));
@@ -98,6 +125,29 @@ export class Evaluator {
     return v;
   }
 
+  /**
+   * A list item that is a call of a value def (`[f(i) for i in xs]` with `def f(n) = n * 2`) becomes
+   * its value; a call of a block def stays a block, applied (and numbered) later as a module.
+   */
+  settle(v: Val, span: Span): Val {
+    if (!(v instanceof DefCall) || mentionsIn(v.def.body) || blockDefs.has(v.def)) return v;
+    const forced = this.force(v, span);
+    if (isPoison(forced) || !isPlainData(forced)) {
+      // Once a def has given a block it is a block def: later calls skip the trial evaluation.
+      if (!isPoison(forced)) blockDefs.add(v.def);
+      return v;
+    }
+    return forced;
+  }
+
+  /** Forces def calls inside lists too, where values are needed (`sum([f(i) for i in xs])`). */
+  deepForce(v: Val, span: Span): Val {
+    v = this.force(v, span);
+    if (!Array.isArray(v) || !v.some((x) => x instanceof DefCall || Array.isArray(x))) return v;
+    const out = v.map((x) => this.deepForce(x, span));
+    return isTuple(v) ? markTuple(out) : out;
+  }
+
   evaluate(e: A.Expr, env: Env): Val {
     if (!this.ctx.step(e.span)) return POISON;
     switch (e.kind) {
@@ -121,11 +171,11 @@ export class Evaluator {
       }
       case "list": {
         const out: Val[] = [];
-        for (const item of e.items) out.push(this.evaluate(item, env));
+        for (const item of e.items) out.push(this.settle(this.evaluate(item, env), item.span));
         return out;
       }
       case "tuple":
-        return e.items.map((item) => this.evaluate(item, env));
+        return markTuple(e.items.map((item) => this.evaluate(item, env)));
       case "comprehension":
         return this.comprehension(e, env);
       case "call":
@@ -211,7 +261,8 @@ export class Evaluator {
         if (b === false) return false;
         if (b) members.push(b);
       }
-      return new SequenceBlock(members, span, true);
+      // A tuple (even one passed through a def or a let) is parallel branches; a list is a sequence.
+      return isTuple(v) ? new BranchBlock(this.ctx, span, members, null, "parallel") : new SequenceBlock(members, span, true);
     }
     this.ctx.error("MEDG214", span, `expected a block (an operator, a def or a pipe), got ${typeName(v)} ${formatVal(v)}`);
     return false;
@@ -267,7 +318,7 @@ export class Evaluator {
         if (isPoison(c)) return c;
         if (!truthy(c)) continue;
       }
-      out.push(this.evaluate(e.body, inner));
+      out.push(this.settle(this.evaluate(e.body, inner), e.body.span));
       if (this.ctx.exhausted) return POISON;
     }
     return out;
@@ -328,17 +379,19 @@ export class Evaluator {
     const bad = () => this.invalid(e.span, `cannot apply '${e.op}' to ${typeName(l)} ${formatVal(l)} and ${typeName(r)} ${formatVal(r)}`);
     switch (e.op) {
       case "==":
-        return equal(l, r);
+        return equal(this.deepForce(l, e.span), this.deepForce(r, e.span));
       case "!=":
-        return !equal(l, r);
+        return !equal(this.deepForce(l, e.span), this.deepForce(r, e.span));
     }
     if (e.op === "+" && typeof l === "string" && typeof r === "string") return l + r;
     if (e.op === "+" && Array.isArray(l) && Array.isArray(r)) {
       if (l.length + r.length > MAX_LIST) return this.invalid(e.span, `list longer than ${MAX_LIST} items`);
+      if (!this.ctx.step(e.span, l.length + r.length)) return POISON;
       return [...l, ...r];
     }
     if (e.op === "*" && Array.isArray(l) && typeof r === "number" && Number.isInteger(r)) {
       if (l.length * Math.max(0, r) > MAX_LIST) return this.invalid(e.span, `list longer than ${MAX_LIST} items`);
+      if (!this.ctx.step(e.span, l.length * Math.max(0, r))) return POISON;
       return Array.from({ length: Math.max(0, r) }, () => l).flat();
     }
     if (typeof l !== "number" || typeof r !== "number") return bad();
@@ -369,6 +422,7 @@ export class Evaluator {
         return l >= r;
       case "..": {
         if (!Number.isInteger(l) || !Number.isInteger(r)) return bad();
+        if (!this.ctx.step(e.span, Math.max(0, r - l))) return POISON;
         const range = makeRange(l, r);
         return typeof range === "object" && range !== null && "error" in range ? this.invalid(e.span, range.error) : (range as Val);
       }
@@ -407,12 +461,15 @@ export class Evaluator {
       case "def":
         return this.callDef(c.name, target, args, span, env);
       case "builtin": {
-        const inputs = this.argInputs(args, env).map((a) => (a.value === undefined ? a : { ...a, value: this.force(a.value, a.span) }));
+        // len and chain count or join items, which may be blocks: those stay unapplied.
+        const lazy = c.name === "len" || c.name === "chain";
+        const inputs = this.argInputs(args, env).map((a) => (a.value === undefined ? a : { ...a, value: lazy ? this.force(a.value, a.span) : this.deepForce(a.value, a.span) }));
         const bound = bindArgs(target.builtin, inputs, span);
         this.ctx.report(bound.diagnostics);
         if (!bound.ok) return POISON;
         const r = target.builtin.fn(bound.values);
         if (typeof r === "object" && r !== null && !Array.isArray(r) && "error" in r) return this.invalid(span, `${c.name}: ${(r as { error: string }).error}`);
+        if (Array.isArray(r) && !this.ctx.step(span, r.length)) return POISON;
         return r as Val;
       }
       case "task_classes":
@@ -436,7 +493,7 @@ export class Evaluator {
           const combine = this.opBlock(target.op, inputs.filter((x) => x.name !== undefined), span, c.name);
           return combine ? new BranchBlock(this.ctx, span, branches, combine, c.name) : POISON;
         }
-        return this.opBlock(target.op, inputs.map((a) => (a.value === undefined ? a : { ...a, value: this.force(a.value, a.span) })), span, c.name) ?? POISON;
+        return this.opBlock(target.op, inputs.map((a) => (a.value === undefined ? a : { ...a, value: this.deepForce(a.value, a.span) })), span, c.name) ?? POISON;
       }
     }
   }
@@ -572,12 +629,15 @@ export class Evaluator {
       },
       () => {
         if (!enter()) return POISON;
+        this.ctx.callStack.push({ span, describe: shown });
         try {
           return this.evaluate(def.body, bodyEnv(null));
         } finally {
+          this.ctx.callStack.pop();
           this.ctx.depth--;
         }
       },
+      def,
     );
   }
 
@@ -586,6 +646,18 @@ export class Evaluator {
     this.ctx.error("MEDG214", callSpan, `${def.name} is used as a block, but its body gives ${typeName(v)} ${formatVal(v)}`);
     return false;
   }
+}
+
+const TUPLE = Symbol("tuple");
+
+/** Tuples are arrays with a mark, so that passed through a def or a let they stay parallel branches. */
+function markTuple(items: Val[]): Val[] {
+  Object.defineProperty(items, TUPLE, { value: true });
+  return items;
+}
+
+function isTuple(v: unknown): boolean {
+  return Array.isArray(v) && (v as unknown as Record<symbol, unknown>)[TUPLE] === true;
 }
 
 function equal(a: Val, b: Val): boolean {

@@ -160,19 +160,21 @@ function suggestPath(path: string, known: Set<string>): string | undefined {
   return s === undefined ? undefined : cut < 0 ? s : `${parent}.${s}`;
 }
 
-function expandPath(path: A.LabelPath): string[] {
-  let prefixes = [""];
-  for (const seg of path.segments) {
-    const parts = seg.name !== undefined ? [seg.name] : seg.to !== undefined ? rangeOf(seg.index!, seg.to) : [String(seg.index)];
-    prefixes = prefixes.flatMap((p) => parts.map((x) => (p ? `${p}.${x}` : x)));
-  }
-  return prefixes;
+/** Whether a label path is one a target names: the same depth, each segment equal or inside its range. */
+function matchesPath(path: string, target: A.LabelPath): boolean {
+  const parts = path.split(".");
+  if (parts.length !== target.segments.length) return false;
+  return target.segments.every((seg, i) => {
+    const part = parts[i]!;
+    if (seg.name !== undefined) return part === seg.name;
+    if (!/^\d+$/.test(part)) return false;
+    const n = Number(part);
+    return seg.to !== undefined ? n >= seg.index! && n <= seg.to : n === seg.index;
+  });
 }
 
-function rangeOf(from: number, to: number): string[] {
-  const out: string[] = [];
-  for (let i = from; i <= Math.min(to, from + 10_000); i++) out.push(String(i));
-  return out;
+function pathText(path: A.LabelPath): string {
+  return path.segments.map((s) => s.name ?? (s.to !== undefined ? `${s.index}-${s.to}` : String(s.index))).join(".");
 }
 
 function buildStages(decl: A.ModelDecl, ev: Evaluator, env: Env, ctx: EvalContext, roles: string[]): Stage[] {
@@ -191,13 +193,20 @@ function buildStages(decl: A.ModelDecl, ev: Evaluator, env: Env, ctx: EvalContex
           continue;
         }
         for (const target of c.targets) {
-          for (const p of expandPath(target)) {
-            if (known.has(p) || !ctx.graph.params.size) list.push(p);
-            else {
-              const s2 = suggestPath(p, known);
-              ctx.error("MEDG403", target.span, `stage target '${p}' names no parameters${s2 ? ` (did you mean '${s2}'?)` : ""}`, s2 ? { fixes: [{ title: `change to '${s2}'`, edits: [{ span: target.span, text: s2 }] }] } : {});
-            }
+          const reversed = target.segments.find((seg) => seg.to !== undefined && seg.to < seg.index!);
+          if (reversed) {
+            ctx.error("MEDG404", reversed.span, `the range ${reversed.index}-${reversed.to} is empty; write it low to high (${reversed.to}-${reversed.index})`);
+            continue;
           }
+          // A range names the layers it covers that have parameters (relus and pools between them have none).
+          const hits = ctx.graph.params.size ? [...known].filter((k) => matchesPath(k, target)) : [pathText(target)];
+          if (hits.length) {
+            list.push(...hits);
+            continue;
+          }
+          const p = pathText(target);
+          const s2 = target.segments.some((seg) => seg.to !== undefined) ? undefined : suggestPath(p, known);
+          ctx.error("MEDG403", target.span, `stage target '${p}' names no parameters${s2 ? ` (did you mean '${s2}'?)` : ""}`, s2 ? { fixes: [{ title: `change to '${s2}'`, edits: [{ span: target.span, text: s2 }] }] } : {});
         }
       } else if (c.kind === "epochs" || c.kind === "batch") {
         const v = ev.value(c.value, env);

@@ -104,7 +104,7 @@ export interface ProgramOptions {
 
 /** Loads a file and its imports, resolving names module by module. */
 export class Program {
-  private readonly modules = new Map<string, LoadedModule>();
+  private readonly modules_ = new Map<string, LoadedModule>();
   private readonly loading: string[] = [];
   readonly host: SourceHost;
   readonly root: string;
@@ -119,7 +119,7 @@ export class Program {
   /** Loads a module from text already in hand (or from the host). */
   load(path: string, text?: string): LoadedModule {
     const abs = resolve(path);
-    const existing = this.modules.get(abs);
+    const existing = this.modules_.get(abs);
     if (existing) return existing;
     const source = text ?? this.host.read(abs) ?? "";
     const parsed = parse(source, abs);
@@ -127,7 +127,7 @@ export class Program {
     const importsEnv = new Env(this.prelude.env);
     const env = new Env(importsEnv);
     const module: LoadedModule = { path: abs, text: source, parsed, env, diagnostics };
-    this.modules.set(abs, module);
+    this.modules_.set(abs, module);
     this.loading.push(abs);
     try {
       for (const item of parsed.module.items) if (item.kind === "import") this.resolveImport(module, item, importsEnv);
@@ -157,7 +157,7 @@ export class Program {
       module.diagnostics.push(diagnostic("MEDG207", item.pathSpan, `import cycle: ${cycle.join(" -> ")}`));
       return;
     }
-    if (!this.modules.has(target) && this.host.read(target) === undefined) {
+    if (!this.modules_.has(target) && this.host.read(target) === undefined) {
       module.diagnostics.push(diagnostic("MEDG206", item.pathSpan, `import "${item.path}": no such file (${relative(this.root, target)} in the project)`));
       return;
     }
@@ -168,9 +168,13 @@ export class Program {
     }
   }
 
+  modules(): LoadedModule[] {
+    return [...this.modules_.values()];
+  }
+
   /** Diagnostics of a module and every module it imports (each once). */
   allDiagnostics(): Diagnostic[] {
-    return [...this.modules.values()].flatMap((m) => m.diagnostics);
+    return [...this.modules_.values()].flatMap((m) => m.diagnostics);
   }
 }
 

@@ -19,9 +19,12 @@ export class CstToAst {
   ) {}
 
   private spanOf(start: number, endInclusive: number): Span {
-    if (!Number.isFinite(start) || !Number.isFinite(endInclusive)) return this.lines.span(this.file, this.base, this.base);
-    return this.lines.span(this.file, this.base + start, this.base + endInclusive + 1);
+    if (!Number.isFinite(start)) return this.lines.span(this.file, this.base, this.base);
+    // Recovery can leave a node without an end: it then covers nothing past its start.
+    const end = Number.isFinite(endInclusive) && endInclusive >= start ? endInclusive + 1 : start;
+    return this.lines.span(this.file, this.base + start, this.base + end);
   }
+
   tokenSpan(t: IToken): Span {
     return this.spanOf(t.startOffset, t.endOffset ?? t.startOffset);
   }
@@ -270,10 +273,14 @@ export class CstToAst {
     const ops = this.tokens(ch);
     if (operands.length === 0) return this.missing(this.nodeSpan(n));
     let left = next(operands[0]!);
+    // Spans come from the CST, which includes parentheses around an operand and survives recovery.
+    const start = this.nodeSpan(operands[0]!).start;
     for (let i = 1; i < operands.length; i++) {
       const right = next(operands[i]!);
       const op = (ops[i - 1]?.image ?? "+") as A.BinaryOp;
-      left = { kind: "binary", op, left, right, span: { file: left.span.file, start: left.span.start, end: right.span.end } };
+      const rightEnd = this.nodeSpan(operands[i]!).end;
+      const end = rightEnd.offset >= left.span.end.offset ? rightEnd : left.span.end;
+      left = { kind: "binary", op, left, right, span: { file: left.span.file, start, end } };
     }
     return left;
   }
@@ -318,9 +325,10 @@ export class CstToAst {
     const suffixes = [...this.nodes(ch, "callSuffix"), ...this.nodes(ch, "memberSuffix"), ...this.nodes(ch, "indexSuffix")].sort(
       (a, b) => (a.location?.startOffset ?? 0) - (b.location?.startOffset ?? 0),
     );
+    const start = this.nodeSpan(n).start;
     for (const s of suffixes) {
       const sc = s.children as Children;
-      const span = { file: expr.span.file, start: expr.span.start, end: this.nodeSpan(s).end };
+      const span = { file: expr.span.file, start, end: this.nodeSpan(s).end };
       if (s.name === "callSuffix") {
         const args = this.nodes(sc, "arg").map((a): A.Arg => {
           const ac = a.children as Children;
@@ -451,7 +459,11 @@ export function unquote(image: string): string {
 /** `##` comment lines directly above a line, joined: the doc of the def or model on that line. */
 function docComments(comments: IToken[], lines: LineMap): Map<number, string> {
   const byLine = new Map<number, string>();
-  for (const c of comments) if (c.image.startsWith("##")) byLine.set(c.startLine ?? lines.position(c.startOffset).line, c.image.replace(/^##\s?/, ""));
+  for (const c of comments) {
+    const line = c.startLine ?? lines.position(c.startOffset).line;
+    // Only a comment alone on its line documents what follows; `relu ## note` is a remark.
+    if (c.image.startsWith("##") && lines.lineText(line).trimStart().startsWith("##")) byLine.set(line, c.image.replace(/^##\s?/, ""));
+  }
   const docs = new Map<number, string>();
   for (const [line] of byLine) {
     if (byLine.has(line + 1)) continue;

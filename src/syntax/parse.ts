@@ -10,6 +10,8 @@ export interface ParseResult {
   module: A.Module;
   diagnostics: Diagnostic[];
   lines: LineMap;
+  /** Offsets [start, end) the parser repaired after a syntax error; other checks stay quiet there. */
+  repairs: [number, number][];
 }
 
 /** What the parser was looking for, by the innermost rule it was in. */
@@ -34,17 +36,22 @@ function describeToken(t: IToken): string {
   return t.tokenType === EOF ? "the end of the file" : `'${t.image}'`;
 }
 
-function message(e: IRecognitionException): string {
+/** Tokens after which a value must follow. */
+const wantsOperand = new Set(["Plus", "Minus", "Star", "Slash", "FloorDiv", "Percent", "Power", "EqEq", "NotEq", "Less", "LessEq", "Greater", "GreaterEq", "And", "Or", "Not", "Assign", "Pipe", "DotDot", "If", "Else", "Colon"]);
+
+function message(e: IRecognitionException, previous?: IToken): string {
   const found = describeToken(e.token);
+  if (previous && wantsOperand.has(previous.tokenType.name) && e.name !== "MismatchedTokenException") return `expected an expression after '${previous.image}', found ${found}`;
   if (e.name === "MismatchedTokenException") {
     const m = /Expecting token of type --> (\w+) <--/.exec(e.message);
     const expected = m ? tokenText(m[1]!) : "something else";
     return `expected ${expected}, found ${found}`;
   }
   const stack = e.context?.ruleStack ?? [];
-  const rule = stack[stack.length - 1] ?? "module";
   if (e.name === "NotAllInputParsedException") return `unexpected ${found}; expected ${expectedByRule.module}`;
-  return `unexpected ${found}; expected ${expectedByRule[rule] ?? "something else"}`;
+  // The innermost rule that says what it wants; inside an expression that is an expression.
+  const rule = [...stack].reverse().find((r) => r in expectedByRule);
+  return `unexpected ${found}; expected ${rule ? expectedByRule[rule] : "an expression"}`;
 }
 
 const punctuation: Record<string, string> = {
@@ -67,6 +74,29 @@ function tokenText(name: string): string {
   return punctuation[name] ?? `'${name.replace(/^Kw_/, "").toLowerCase()}'`;
 }
 
+export const MAX_NESTING = 64;
+
+const openers = new Set(["LParen", "LBracket", "LBrace"]);
+const closers = new Set(["RParen", "RBracket", "RBrace"]);
+const prefixes = new Set(["Minus", "Not", "Power"]);
+
+/**
+ * Index of the first token at which brackets, or a run of prefix operators and `**` chains,
+ * nest deeper than MAX_NESTING (each costs the parser a few stack frames).
+ */
+function nestingTooDeep(tokens: readonly IToken[]): number | undefined {
+  let depth = 0;
+  let run = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const name = tokens[i]!.tokenType.name;
+    if (openers.has(name)) depth++;
+    else if (closers.has(name)) depth = Math.max(0, depth - 1);
+    run = prefixes.has(name) ? run + 1 : name === "Number" || name === "Identifier" || name.startsWith("Kw_") ? run : 0;
+    if (depth + run > MAX_NESTING) return i;
+  }
+  return undefined;
+}
+
 /** Lex, parse and build the AST. Never throws; every problem is a diagnostic. */
 export function parse(text: string, file: string): ParseResult {
   const lines = new LineMap(text);
@@ -85,25 +115,55 @@ export function parse(text: string, file: string): ParseResult {
   const lexErrorOffsets = lexed.errors.map((e) => e.offset);
   // The first parse error right after an unterminated string is the missing quote's doing (it ate the rest of the line).
   const afterUnterminated = new Set(lexed.tokens.flatMap((t, i) => (t.tokenType.name === "UnterminatedString" && lexed.tokens[i + 1] ? [lexed.tokens[i + 1]!.startOffset] : [])));
+  for (const t of tokens)
+    if (t.tokenType.name === "Number" && !Number.isFinite(Number(t.image)))
+      diagnostics.push(diagnostic("MEDG104", lines.span(file, t.startOffset, (t.endOffset ?? t.startOffset) + 1), `the number ${t.image} is too large to represent`));
+  // A recursive-descent parser nests as deep as the text; past a bound the text is cut, with one diagnostic.
+  const tooDeep = nestingTooDeep(tokens);
+  if (tooDeep !== undefined) {
+    const t = tokens[tooDeep]!;
+    diagnostics.push(diagnostic("MEDG101", lines.span(file, t.startOffset, (t.endOffset ?? t.startOffset) + 1), `expression nested more than ${MAX_NESTING} levels deep; the rest of the file is not read`));
+    tokens.length = tooDeep;
+  }
   const build = (cstParse: () => import("chevrotain").CstNode, toks: IToken[]) => {
     parser.input = toks;
     const cst = cstParse();
     return { cst, errors: [...parser.errors] };
   };
   const { cst, errors } = build(() => parser.module(), tokens);
-  let lastErrorEnd = -1;
+  let lastErrorEnd = tooDeep !== undefined ? text.length : -1;
+  const repairs: [number, number][] = [];
+  const tokenBefore = (offset: number): IToken | undefined => {
+    let lo = 0;
+    let hi = tokens.length - 1;
+    let found: IToken | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (tokens[mid]!.startOffset < offset) {
+        found = tokens[mid];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  };
+  const errorLines = new Set<number>();
   for (const e of errors) {
     const t = e.token;
     const start = t.tokenType === EOF || !Number.isFinite(t.startOffset) ? text.length : t.startOffset;
     // Recovery can report a cascade at the same place; one mistake, one diagnostic.
     if (start <= lastErrorEnd) continue;
-    // A parse error on the line of an unrecognised character, after it, is that character's consequence.
+    // A parse error on the line of an unrecognised character, after it, is that character's consequence;
+    // so is a second parse error on the line of the first (recovery resynchronising).
     const line = lines.position(start).line;
+    if (errorLines.has(line)) continue;
     if (lexErrorOffsets.some((o) => o < start && lines.position(o).line === line)) continue;
     if (afterUnterminated.has(start)) continue;
     const end = t.tokenType === EOF || !Number.isFinite(t.startOffset) ? text.length : (t.endOffset ?? start) + 1;
     lastErrorEnd = end;
-    diagnostics.push(diagnostic("MEDG101", lines.span(file, start, end), message(e)));
+    errorLines.add(line);
+    const previous = tokenBefore(start);
+    repairs.push([previous ? previous.startOffset : start, start]);
+    diagnostics.push(diagnostic("MEDG101", lines.span(file, start, end), message(e, previous)));
   }
   const interpolation = (sub: string, offset: number): A.Expr => {
     const subLexed = medgLexer.tokenize(sub);
@@ -119,5 +179,5 @@ export function parse(text: string, file: string): ParseResult {
   };
   const converter = new CstToAst(file, lines, 0, interpolation);
   const module = converter.module(cst, lexed.groups["comments"] ?? []);
-  return { module, diagnostics, lines };
+  return { module, diagnostics, lines, repairs };
 }

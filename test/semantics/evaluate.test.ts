@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CompileResult } from "../../src/compile.js";
-import { EvalContext } from "../../src/semantics/context.js";
+import { EvalContext, limits } from "../../src/semantics/context.js";
 import { Evaluator } from "../../src/semantics/evaluate.js";
 import { frozenAfter } from "../../src/semantics/model.js";
 import { Program } from "../../src/semantics/modules.js";
@@ -284,7 +284,7 @@ describe("values", () => {
 
   // Bug: a def call inside a list literal or a comprehension stays an unevaluated call, so
   // `[f(3)] == [3]` is false and sum/max/cumsum reject the list ("got list [f(n=1), f(n=2)]").
-  it.fails("def calls inside lists and comprehensions are values", () => {
+  it("def calls inside lists and comprehensions are values", () => {
     const defs = "def f(n) = n * 2";
     expect(value("[f(1), f(2)]", defs)).toEqual([2, 4]);
     expect(value("[f(3)] == [6]", defs)).toBe(true);
@@ -372,7 +372,7 @@ describe("taps, branches and multi-output", () => {
 
   // Bug: a tuple that is a def's body (or a let's value) is applied as a sequence, each branch to
   // the previous branch's output, instead of each branch to the same input.
-  it.fails("a tuple as a def body is parallel branches, like a tuple written in the role", () => {
+  it("a tuple as a def body is parallel branches, like a tuple written in the role", () => {
     const r = model("  input image(1, 2, 5)\n  backbone two", "def two = (a: linear(3), b: linear(4))");
     expect(outputs(r)).toEqual(["Nx1x2x3", "Nx1x2x4"]);
     expect(params(r)).toContain("backbone.b.weight 4x5");
@@ -527,21 +527,21 @@ describe("stages", () => {
 
   // Bug: each index of a range without parameters (a relu between convs) is an error, so
   // torchvision-style ranges such as `features.0-5` cannot be written.
-  it.fails("a range over layers without parameters freezes the layers that have them", () => {
+  it("a range over layers without parameters freezes the layers that have them", () => {
     const r = model(`${body}\n  stage freeze backbone.features.0-3`);
     expect(describeDiagnostics(r)).toEqual([]);
     expect(trainable(r)).toEqual([["backbone.features.4", "head.fc"]]);
   });
 
   // Bug: a reversed range (from > to) freezes nothing and says nothing.
-  it.fails("a reversed range is reported", () => {
+  it("a reversed range is reported", () => {
     const r = model(`${body}\n  stage freeze backbone.features.4-0`);
     expect(errors(r).length).toBeGreaterThan(0);
   });
 
   // Bug: one MEDG403 per index of the range (10000 for `0-99999999`, 10201 for `0-100.0-100`,
   // and a nested wide range such as `0-99999999.0-99999999` exhausts the heap).
-  it.fails("a range naming no parameters is one diagnostic, quickly", () => {
+  it("a range naming no parameters is one diagnostic, quickly", () => {
     const start = performance.now();
     const r = model(`${body}\n  stage freeze backbone.features.0-100.0-100`);
     expect(performance.now() - start).toBeLessThan(100);
@@ -589,7 +589,7 @@ describe("one mistake, one diagnostic", () => {
 
   // Bug: a policy statement whose expression did not parse is also MEDG401 ("expected a loss such
   // as `focal(gamma=2)`, got an expression"), on top of the syntax error.
-  it.fails("a policy statement with a syntax error is not checked again", () => {
+  it("a policy statement with a syntax error is not checked again", () => {
     const r = model("  input image(1, 8, 8)\n  backbone relu\n  loss a >=");
     expect(r.diagnostics.map((d) => d.code)).toEqual(["MEDG101"]);
   });
@@ -604,7 +604,7 @@ describe("evaluation limits", () => {
   });
 
   // Bug: cumsum copies its accumulator for every element (quadratic): 20000 items take seconds.
-  it.fails("cumsum of a long list is fast", () => {
+  it("cumsum of a long list is fast", () => {
     const start = performance.now();
     model("  input image(3, 8, 8)\n  backbone conv(len(cumsum(0..20000)), 1)");
     expect(performance.now() - start).toBeLessThan(100);
@@ -612,18 +612,19 @@ describe("evaluation limits", () => {
 
   // Bug: the step budget counts expressions, not the size of the lists they build, so a short
   // text can allocate 10^7 list items before anything stops it.
-  it.fails("building many large lists is stopped quickly", () => {
+  it("building many large lists is stopped quickly", () => {
     const start = performance.now();
     model("  input image(3, 8, 8)\n  backbone conv(len([len(0..100000) for i in 0..100]), 1)");
     expect(performance.now() - start).toBeLessThan(100);
   });
 
-  // Bug (budget): exhausting the 2,000,000-step budget takes about half a second; the largest
-  // stdlib models need far fewer steps.
-  it.fails("a def that fans out exponentially is stopped quickly", () => {
-    const start = performance.now();
+  // The budget is a step count (a few times what the largest stdlib model needs), so a def that
+  // fans out exponentially stops after a bounded amount of work; timing itself is the bench's job.
+  it("a def that fans out exponentially is stopped by the step budget", () => {
     const r = model("  input image(3, 8, 8)\n  backbone f(40)", "def f(n) = [f(n - 1), f(n - 1)] if n > 0 else relu");
     expect(r.diagnostics.map((d) => d.code)).toEqual(["MEDG212"]);
-    expect(performance.now() - start).toBeLessThan(100);
+    expect(limits.steps).toBeLessThanOrEqual(100_000);
+    for (const name of ["efficientnet_b3", "densenet169", "resnet101"])
+      expect(model(`  input image(3, 224, 224)\n  backbone ${name}(classes=1000)`).diagnostics).toEqual([]);
   });
 });

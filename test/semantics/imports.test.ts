@@ -191,7 +191,7 @@ describe("the stdlib", () => {
 
   // Bug: a stdlib def called for its value (not applied to a tensor) reports at the stdlib's own
   // line, in the stdlib file, without related information.
-  it.fails("a diagnostic inside a stdlib value def is reported at the user's call site", () => {
+  it("a diagnostic inside a stdlib value def is reported at the user's call site", () => {
     const { root, result } = project({ "main.medg": MODEL("conv(make_divisible(30, d=0), 1)") });
     expect(diags(root, result).map((d) => d.split(" ").slice(0, 3).join(" "))).toEqual(["MEDG213 main.medg 3:17"]);
     expect(result.diagnostics[0]!.related?.map((x) => where(root, x.span.file))).toEqual(["stdlib/blocks/squeeze_excitation.medg"]);
