@@ -130,6 +130,8 @@ function checkArg(sig: Signature, spec: ArgSpec, arg: ArgInput, out: Diagnostic[
   }
 
   if (v === null && (spec.default === null || spec.type === "any")) return null;
+  // `gelu(approximate=none)`: the literal none names the choice "none" where there is one.
+  if (v === null && choices?.includes("none")) return "none";
 
   const wrongType = (): Val => {
     out.push(diagnostic("MEDG203", arg.span, `${sig.name} argument '${spec.name}' expects ${describeType(spec)}, got ${typeName(v)} ${formatVal(v)}`));

@@ -22,3 +22,11 @@ describe("chain", () => {
     expect(describeDiagnostics(r)).toEqual(["MEDG213 1:10 chain: expects a list of lists"]);
   });
 });
+
+describe("enum arguments", () => {
+  it("take the literal none as the choice named none", () => {
+    const r = compileText(`model m {\n  input image(3, 8, 8)\n  backbone conv(4, 1) | gelu(approximate=none) | gelu(approximate=tanh)\n}\n`);
+    expect(describeDiagnostics(r)).toEqual([]);
+    expect(r.models[0]!.graph.nodes.filter((n) => n.op === "gelu").map((n) => n.attrs["approximate"])).toEqual(["none", "tanh"]);
+  });
+});
