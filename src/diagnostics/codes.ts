@@ -1,6 +1,6 @@
 /**
  * The one registry of diagnostic codes. 1xx syntax, 2xx names, 3xx shapes and channels,
- * 4xx training policy, 5xx domain lints, 6xx weights. Messages are written where the problem is found;
+ * 4xx training policy, 5xx domain lints, 6xx weights, 7xx export. Messages are written where the problem is found;
  * this table gives each code its severity and a one-line title (used in docs and JSON).
  */
 export type Severity = "error" | "warning" | "info";
@@ -56,6 +56,11 @@ export const codes = {
   MEDG604: { severity: "warning", title: "unused tensors in the weights" },
   MEDG605: { severity: "info", title: "reference classifier not loaded" },
   MEDG606: { severity: "info", title: "first convolution adapted to the input channels" },
+
+  MEDG701: { severity: "error", title: "opset not supported" },
+  MEDG702: { severity: "error", title: "no lowering for an operator" },
+  MEDG703: { severity: "error", title: "operator not expressible in the target" },
+  MEDG704: { severity: "warning", title: "parameter without a value" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof codes;
