@@ -17,6 +17,7 @@ usage:
   medg summary FILE [--model NAME] [--json]   layers, parameters and MACs of each model
   medg build FILE --target onnx [-o OUT] [--model NAME]
                                               export each model (OUT default: FILE's name, .onnx)
+  medg fmt FILE... [--check]                  format in place; --check lists files that would change
   medg --version
 
 options:
@@ -101,6 +102,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         seed: { type: "string" },
         "keep-bn": { type: "boolean" },
         "fixed-batch": { type: "string" },
+        check: { type: "boolean" },
       },
     });
   } catch (e) {
@@ -118,7 +120,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.out(usage);
     return command || values.help ? 0 : 2;
   }
-  if (files.length === 0 && (command === "check" || command === "summary" || command === "build")) {
+  if (files.length === 0 && (command === "check" || command === "summary" || command === "build" || command === "fmt")) {
     io.err(`medg ${command}: no file given\n\n${usage}`);
     return 2;
   }
@@ -126,6 +128,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   switch (command) {
     case "check":
       return check(files, values.format ?? "text", options, io);
+    case "fmt": {
+      // prettier is loaded only for formatting: the other commands start without it.
+      const { fmtCommand } = await import("./fmt.js");
+      return fmtCommand(files, { check: values.check ?? false }, io);
+    }
     case "summary":
       return summary(files, values.model, values.json ?? false, options, io);
     case "build": {
@@ -151,7 +158,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       });
     }
     default: {
-      const s = didYouMean(command, ["check", "summary", "build"]);
+      const s = didYouMean(command, ["check", "summary", "build", "fmt"]);
       io.err(`medg: unknown command '${command}'${s ? ` (did you mean '${s}'?)` : ""}\n\n${usage}`);
       return 2;
     }
