@@ -17,6 +17,12 @@ usage:
   medg summary FILE [--model NAME] [--json]   layers, parameters and MACs of each model
   medg build FILE --target onnx [-o OUT] [--model NAME]
                                               export each model (OUT default: FILE's name, .onnx)
+  medg build FILE --target tfjs [-o DIR] [--model NAME] [--runtime R]
+                                              a trainable tfjs program (model.js, train.js, plan.json)
+  medg train FILE --data DIR [--out runs/NAME] [--runtime R] [--resume] [--epochs N]
+                                              build and train; checkpoints, metrics and curves in --out
+  medg demo-data DIR [--task classify] [--size 64] [--count N]
+                                              a small synthetic dataset (16-bit PNG, ImageFolder layout)
   medg fmt FILE... [--check]                  format in place; --check lists files that would change
   medg --version
 
@@ -25,6 +31,13 @@ options:
                           shapes (build exports them); names in FILE are relative to ROLE
                           (e.g. backbone=resnet50.safetensors)
   --root DIR              imports may not leave DIR (default: nearest folder with package.json, medg.json or .git)
+
+train options:
+  --runtime R             tfjs runtime: auto (tfjs-node-gpu, then tfjs-node, then tfjs), tfjs-node-gpu, tfjs-node, tfjs
+  --data DIR              ImageFolder (DIR/train/<class>/…, DIR/val/<class>/…) when the model has no data statement
+  --out DIR, --resume     the run folder (default runs/MODEL); continue its last checkpoint
+  --epochs N, --batch N   override the recipe's epochs per stage and batch size (quick runs)
+  --monitor METRIC, --patience N   the metric that picks the best checkpoint; early stopping
 
 build options:
   --opset N               ONNX opset, ${MIN_OPSET} to ${MAX_OPSET} (default ${DEFAULT_OPSET})
@@ -103,6 +116,17 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         "keep-bn": { type: "boolean" },
         "fixed-batch": { type: "string" },
         check: { type: "boolean" },
+        runtime: { type: "string" },
+        data: { type: "string" },
+        out: { type: "string" },
+        resume: { type: "boolean" },
+        epochs: { type: "string" },
+        batch: { type: "string" },
+        monitor: { type: "string" },
+        patience: { type: "string" },
+        task: { type: "string" },
+        size: { type: "string" },
+        count: { type: "string" },
       },
     });
   } catch (e) {
@@ -120,7 +144,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.out(usage);
     return command || values.help ? 0 : 2;
   }
-  if (files.length === 0 && (command === "check" || command === "summary" || command === "build" || command === "fmt")) {
+  if (files.length === 0 && ["check", "summary", "build", "fmt", "train", "demo-data"].includes(command)) {
     io.err(`medg ${command}: no file given\n\n${usage}`);
     return 2;
   }
@@ -135,10 +159,31 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     }
     case "summary":
       return summary(files, values.model, values.json ?? false, options, io);
+    case "demo-data": {
+      const { demoDataCommand } = await import("./train.js");
+      const demo: { task?: string; size?: string; count?: string; seed?: string } = {};
+      for (const k of ["task", "size", "count", "seed"] as const) if (values[k] !== undefined) demo[k] = values[k];
+      return demoDataCommand(files[0]!, demo, io);
+    }
+    case "train": {
+      const { trainCommand } = await import("./train.js");
+      const buildIo = { ...io, compile: (file: string) => compile(file, options, io), print: (d: readonly Diagnostic[]) => printDiagnostics(d, io, io.err), readSource };
+      const progress = process.stdout.isTTY ? { progress: (t: string) => process.stdout.write(`\r\x1b[K${t}`) } : {};
+      const train: Record<string, unknown> = { weights: options.weights };
+      for (const k of ["data", "out", "epochs", "batch", "monitor", "patience", "runtime", "model", "seed"] as const) if (values[k] !== undefined) train[k] = values[k];
+      if (values.resume) train["resume"] = true;
+      return trainCommand(files[0]!, train, { ...buildIo, ...progress });
+    }
     case "build": {
       if (files.length > 1) {
         io.err(`medg build: one file at a time, got ${files.length}\n\n${usage}`);
         return 2;
+      }
+      if (values.target === "tfjs") {
+        const { buildTfjsCommand } = await import("./train.js");
+        const tfjsOptions: Record<string, unknown> = { weights: options.weights };
+        for (const k of ["output", "model", "runtime", "seed"] as const) if (values[k] !== undefined) tfjsOptions[k] = values[k];
+        return buildTfjsCommand(files[0]!, tfjsOptions, { ...io, compile: (file) => compile(file, options, io), print: (d) => printDiagnostics(d, io, io.err), readSource });
       }
       const buildOptions = {
         target: values.target,
@@ -158,7 +203,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       });
     }
     default: {
-      const s = didYouMean(command, ["check", "summary", "build", "fmt"]);
+      const s = didYouMean(command, ["check", "summary", "build", "train", "demo-data", "fmt", "lsp"]);
       io.err(`medg: unknown command '${command}'${s ? ` (did you mean '${s}'?)` : ""}\n\n${usage}`);
       return 2;
     }
