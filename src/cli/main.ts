@@ -24,6 +24,7 @@ usage:
   medg demo-data DIR [--task classify] [--size 64] [--count N]
                                               a small synthetic dataset (16-bit PNG, ImageFolder layout)
   medg fmt FILE... [--check]                  format in place; --check lists files that would change
+  medg lsp                                    the language server, on stdio
   medg --version
 
 options:
@@ -152,6 +153,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   switch (command) {
     case "check":
       return check(files, values.format ?? "text", options, io);
+    case "lsp": {
+      const { lspCommand } = await import("./lsp.js");
+      return lspCommand();
+    }
     case "fmt": {
       // prettier is loaded only for formatting: the other commands start without it.
       const { fmtCommand } = await import("./fmt.js");
