@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every stdlib model through the tfjs backend and through onnxruntime with the same weights
-// and input (test/tfjs/cross-backend.test.ts with MEDG_CROSS_BACKEND=all) and prints the table.
+// and input (test/tfjs/cross-backend*.test.ts with MEDG_CROSS_BACKEND=all) and prints the table.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const report = join(mkdtempSync(join(tmpdir(), "medg-cross-")), "report.jsonl");
-const run = spawnSync("npx", ["vitest", "run", "test/tfjs/cross-backend.test.ts", ...process.argv.slice(2)], {
+const run = spawnSync("npx", ["vitest", "run", "test/tfjs/cross-backend", ...process.argv.slice(2)], {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],
   env: { ...process.env, MEDG_CROSS_BACKEND: "all", MEDG_CROSS_REPORT: report },

@@ -188,6 +188,11 @@ export async function demoDataCommand(dir: string, options: DemoDataCommandOptio
   const target = resolve(io.cwd, dir);
   try {
     const summary = writeDemoData(target, { task, ...(ints.size !== undefined ? { size: ints.size } : {}), ...(ints.count !== undefined ? { count: ints.count } : {}), ...(ints.seed !== undefined ? { seed: ints.seed } : {}) });
+    if (summary.task === "segment") {
+      const n = summary.files.length / 2;
+      io.out(`wrote ${n} images and ${n} masks to ${displayPath(target, io.cwd)} (segment; images/ and masks/, classes ${summary.classNames.join(", ")})`);
+      return 0;
+    }
     const counts = Object.entries(summary.counts)
       .map(([split, c]) => `${split}: ${Object.entries(c).map(([k, n]) => `${n} ${k}`).join(", ")}`)
       .join("; ");

@@ -13,6 +13,7 @@ export function lintModel(model: CompiledModel): Diagnostic[] {
     });
   }
   out.push(...headOnFeatureMap(model));
+  out.push(...freezeOnSegmentation(model));
   return out;
 }
 
@@ -27,4 +28,21 @@ function headOnFeatureMap(model: CompiledModel): Diagnostic[] {
       fixes: [{ title: "add gap", edits: [{ span: { ...first.span, end: first.span.start }, text: "gap | " }] }],
     }),
   ];
+}
+
+/**
+ * Segmentation fine-tunes every parameter: the decoder learns from the encoder's features at
+ * every scale, and the task differs from ImageNet classification at every scale too.
+ */
+function freezeOnSegmentation(model: CompiledModel): Diagnostic[] {
+  if (model.plan.task?.name !== "segment") return [];
+  return model.plan.stages
+    .filter((s) => s.freeze.length > 0)
+    .map((s) =>
+      diagnostic(
+        "MEDG406",
+        s.span,
+        `stage ${s.name} freezes ${s.freeze.join(", ")}, but segmentation models are fine-tuned in full (the segmentation recipe: every parameter trained, AdamW at 1e-4, small batches); drop the freeze unless the data is too small to train the ${s.freeze.includes("all") ? "model" : "encoder"}`,
+      ),
+    );
 }

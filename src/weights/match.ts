@@ -52,7 +52,8 @@ function reportMissing(model: CompiledModel, matched: readonly { source: Weights
 }
 
 const classifierScopes = new Set(["fc", "classifier", "heads", "head"]);
-const ignored = (name: string) => name.endsWith("num_batches_tracked");
+// Counters and masks the reference computes from its configuration: not weights.
+const ignored = (name: string) => name.endsWith("num_batches_tracked") || name.endsWith(".attn_mask");
 const list = (xs: string[]) => `${xs.slice(0, 5).join(", ")}${xs.length > 5 ? `, … (${xs.length} in all)` : ""}`;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 

@@ -65,6 +65,7 @@ describe("op table", () => {
       "window_attention",
       "patch_merging",
       "layer_scale",
+      "sr_attention",
     ]);
     for (const o of ops) {
       expect(o.doc.length).toBeGreaterThan(10);

@@ -24,7 +24,7 @@ export const opNames = [
   "linear",
   "dropout", "stochastic_depth", "add", "mul", "concat", "split", "reshape", "flatten", "permute", "transpose",
   "resize", "upsample", "pad", "gray_to_rgb", "repeat_channels",
-  "class_token", "pos_embedding", "token", "mean_tokens", "mhsa", "window_attention", "patch_merging", "layer_scale",
+  "class_token", "pos_embedding", "token", "mean_tokens", "mhsa", "window_attention", "patch_merging", "layer_scale", "sr_attention",
 ] as const;
 
 export type OpName = (typeof opNames)[number];

@@ -335,6 +335,14 @@ const windowAttention: OpDef = {
       max: 1,
       keywordOnly: true,
     },
+    {
+      name: "index_shape",
+      type: "enum",
+      choices: ["flat", "square"],
+      default: "flat",
+      keywordOnly: true,
+      doc: "relative_position_index as torchvision stores it ([n*n]) or as the official Swin code does ([n, n])",
+    },
   ],
   inputs: 1,
   infer(ctx) {
@@ -397,6 +405,7 @@ const windowAttention: OpDef = {
         proj_bias: true,
         attention_dropout: ctx.args.attention_dropout as number,
         dropout: ctx.args.dropout as number,
+        ...(ctx.args.index_shape === "square" ? { index_shape: "square" } : {}),
       },
     };
   },
@@ -404,6 +413,7 @@ const windowAttention: OpDef = {
     const c = numAttr(node, "dim");
     const heads = numAttr(node, "heads");
     const [wh, ww] = pairAttr(node, "window");
+    const n = wh * ww;
     const out: ParamSpec[] = [
       // Parameters and buffers owned by the module itself precede its submodules' in a state_dict.
       {
@@ -413,7 +423,7 @@ const windowAttention: OpDef = {
       },
       {
         name: "relative_position_index",
-        shape: [wh * ww * wh * ww],
+        shape: node.attrs.index_shape === "square" ? [n, n] : [n * n],
         init: { kind: "computed", rule: "swin_relative_position_index" },
         buffer: true,
       },
@@ -558,6 +568,96 @@ const layerScale: OpDef = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Attention with spatial reduction (PVT, SegFormer)
+
+// Hugging Face's SegformerPreTrainedModel._init_weights: N(0, 0.02) for every Linear and Conv2d.
+const NORMAL_02: InitRule = { kind: "normal", std: 0.02 };
+
+const srAttention: OpDef = {
+  name: "sr_attention",
+  doc: "Self-attention on [N, H, W, C] whose keys and values come from the map reduced by an sr x sr strided conv + LayerNorm (SegFormer's efficient self-attention; the output projection is a separate linear).",
+  args: [
+    { name: "heads", type: "int", min: 1 },
+    { name: "sr", type: "int", default: 1, min: 1, doc: "reduction ratio; 1 attends to every position" },
+    { name: "qkv_bias", type: "bool", default: true },
+    { name: "eps", type: "float", default: 1e-5, min: 0, keywordOnly: true, doc: "epsilon of the reduction's LayerNorm" },
+    {
+      name: "attention_dropout",
+      type: "float",
+      default: 0.0,
+      min: 0,
+      max: 1,
+      keywordOnly: true,
+    },
+  ],
+  inputs: 1,
+  infer(ctx) {
+    const dims = staticInput("sr_attention", ctx, 4, MAP_LAST, MAP_LAST_HINT);
+    if (isError(dims)) return dims;
+    const [h, w, c] = dims as [number, number, number];
+    const bad = headsError("sr_attention", ctx.args.heads, c, ctx) ?? dropoutError("sr_attention", "attention_dropout", ctx.args.attention_dropout);
+    if (bad) return bad;
+    const heads = ctx.args.heads as number;
+    const sr = ctx.args.sr as number;
+    if (!isCount(sr)) return fail("MEDG306", `sr_attention needs sr >= 1, got sr=${String(sr)}`);
+    if (h < sr || w < sr) {
+      return fail(
+        "MEDG306",
+        `sr_attention(sr=${sr}) reduces the map with a ${sr}x${sr} stride-${sr} conv, which needs at least ${sr}x${sr} positions, got ${ctx.describe(0)}`,
+        "use a larger input or a smaller reduction ratio",
+      );
+    }
+    // nn.Conv2d(kernel=sr, stride=sr, padding=0) drops the rows and columns past the last whole window.
+    const reduced: [number, number] = [Math.floor(h / sr), Math.floor(w / sr)];
+    return {
+      outputs: [ctx.inputs[0]!.shape],
+      attrs: {
+        dim: c,
+        heads,
+        head_dim: c / heads,
+        scale: (c / heads) ** -0.5,
+        sr,
+        size: [h, w],
+        reduced,
+        tokens: h * w,
+        kv_tokens: reduced[0] * reduced[1],
+        qkv_bias: ctx.args.qkv_bias !== false,
+        eps: ctx.args.eps as number,
+        attention_dropout: ctx.args.attention_dropout as number,
+      },
+    };
+  },
+  params(node) {
+    const c = numAttr(node, "dim");
+    const sr = numAttr(node, "sr");
+    const bias = node.attrs.qkv_bias === true;
+    const out: ParamSpec[] = [];
+    // HF's SegformerEfficientSelfAttention registers query, key, value, then sr and layer_norm.
+    for (const name of ["query", "key", "value"]) {
+      out.push({ name: `${name}.weight`, shape: [c, c], init: NORMAL_02 });
+      if (bias) out.push({ name: `${name}.bias`, shape: [c], init: ZEROS });
+    }
+    if (sr > 1) {
+      out.push(
+        { name: "sr.weight", shape: [c, c, sr, sr], init: NORMAL_02 },
+        { name: "sr.bias", shape: [c], init: ZEROS },
+        { name: "layer_norm.weight", shape: [c], init: ONES },
+        { name: "layer_norm.bias", shape: [c], init: ZEROS },
+      );
+    }
+    return out;
+  },
+  macs(node) {
+    const c = numAttr(node, "dim");
+    const sr = numAttr(node, "sr");
+    const t = numAttr(node, "tokens");
+    const kv = numAttr(node, "kv_tokens");
+    // Queries, the reduction conv, keys and values, then QK^T and AV.
+    return t * c * c + (sr > 1 ? kv * c * c * sr * sr : 0) + 2 * kv * c * c + 2 * t * kv * c;
+  },
+};
+
 export const ops: OpDef[] = [
   classToken,
   posEmbedding,
@@ -567,4 +667,5 @@ export const ops: OpDef[] = [
   windowAttention,
   patchMerging,
   layerScale,
+  srAttention,
 ];

@@ -4,3 +4,4 @@ export * from "./decode.js";
 export * from "./image.js";
 export * from "./resize.js";
 export * from "./encode.js";
+export * from "./masks.js";

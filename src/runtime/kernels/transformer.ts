@@ -5,6 +5,7 @@
 import type { Tensor, Tf } from "../types.js";
 import type { ForwardContext, Kernel, Params } from "./context.js";
 import { Act, identity, layoutWithout, logical } from "./layout.js";
+import { convChannelsLast } from "./conv.js";
 import { dense } from "./linear.js";
 import { dropoutTensor } from "./tensor.js";
 import { roll, sliceAxis, vectorAlong } from "./util.js";
@@ -189,6 +190,45 @@ export const layer_scale: Kernel<{ dim: number; axis: number }> = (ctx, [x], w, 
   return new Act(ctx.tf.mul(x!.t, vectorAlong(ctx.tf, gamma, x!.rank, x!.axis(a.axis))), x!.layout);
 };
 
+interface SrAttentionAttrs {
+  dim: number;
+  heads: number;
+  head_dim: number;
+  scale: number;
+  sr: number;
+  reduced: [number, number];
+  eps: number;
+  attention_dropout: number;
+}
+
+/**
+ * Hugging Face's SegformerEfficientSelfAttention on [N, H, W, C]: queries from every position,
+ * keys and values from the map reduced by the sr x sr strided conv and a LayerNorm.
+ */
+export const sr_attention: Kernel<SrAttentionAttrs> = (ctx, [x], w, a) => {
+  const tf = ctx.tf;
+  const map = logical(tf, x!);
+  const [n, h, wd] = map.shape as [number, number, number, number];
+  const tokens = tf.reshape(map, [n, h * wd, a.dim]);
+  let source = tokens;
+  if (a.sr > 1) {
+    const weight = w["sr.weight"]!;
+    const conv = { rank: 2, in: a.dim, out: a.dim, kernel: [a.sr, a.sr], strides: [a.sr, a.sr], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1, bias: true };
+    // A frozen weight (a variable that is not trainable) gets no gradient.
+    const reduced = tf.add(convChannelsLast(tf, map, weight, conv, (weight as { trainable?: boolean }).trainable !== false), w["sr.bias"]!);
+    const flat = tf.reshape(reduced, [n, a.reduced[0] * a.reduced[1], a.dim]);
+    const { mean, variance } = tf.moments(flat, [2], true);
+    const normalised = tf.mul(tf.sub(flat, mean), tf.rsqrt(tf.add(variance, a.eps)));
+    source = tf.add(tf.mul(normalised, w["layer_norm.weight"]!), w["layer_norm.bias"]!);
+  }
+  const split = (t: Tensor) => tf.transpose(tf.reshape(t, [n, -1, a.heads, a.head_dim]), [0, 2, 1, 3]);
+  const q = split(dense(tf, tokens, w["query.weight"]!, w["query.bias"]));
+  const k = split(dense(tf, source, w["key.weight"]!, w["key.bias"]));
+  const v = split(dense(tf, source, w["value.weight"]!, w["value.bias"]));
+  const o = attend(ctx, q, k, v, a.scale, a.attention_dropout);
+  return new Act(tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [n, h, wd, a.dim]), identity(4));
+};
+
 export const transformerKernels = {
   class_token,
   pos_embedding,
@@ -198,4 +238,5 @@ export const transformerKernels = {
   window_attention,
   patch_merging,
   layer_scale,
+  sr_attention,
 };

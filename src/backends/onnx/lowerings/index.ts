@@ -65,4 +65,5 @@ export const lowerings: Readonly<Record<OpName, Lowering>> = {
   window_attention: transformer.windowAttention,
   patch_merging: transformer.patchMerging,
   layer_scale: transformer.layerScale,
+  sr_attention: transformer.srAttention,
 };

@@ -241,3 +241,54 @@ export const patchMerging: Lowering = (ctx) => {
   });
   return [ctx.op("MatMul", [normalised, transposedWeight(ctx, "reduction.weight")])];
 };
+
+/**
+ * SegFormer's efficient self-attention on [N, H, W, C]: queries from every position; keys and
+ * values from the map reduced by the sr x sr strided Conv and a LayerNormalization (sr > 1).
+ * The query projection carries the head_dim^-0.5 scaling, as the packed projections above do.
+ */
+export const srAttention: Lowering = (ctx) => {
+  const [c, heads, hd] = [ctx.attr<number>("dim"), ctx.attr<number>("heads"), ctx.attr<number>("head_dim")];
+  const [t, kv, sr] = [ctx.attr<number>("tokens"), ctx.attr<number>("kv_tokens"), ctx.attr<number>("sr")];
+  const scale = ctx.attr<number>("scale");
+  const shape = ctx.inputShape();
+  const [n, h, w] = [shape[0]!, shape[1] as number, shape[2] as number];
+  const bias = ctx.hasParam("query.bias");
+
+  const tokens = ctx.reshape(ctx.input(), [n, t, c]);
+  const queryWeight = ctx.derived(
+    "query.weight",
+    "scaled:T",
+    [c, c],
+    (v) => transpose(Float32Array.from(v, (x) => x * scale), c, c),
+    `${ctx.node.scope}.query.weight scaled by head_dim^-0.5, transposed to [in, out] for MatMul`,
+  );
+  let q = ctx.op("MatMul", [tokens, queryWeight]);
+  if (bias) {
+    const b = ctx.derived("query.bias", "scaled", [c], (v) => Float32Array.from(v, (x) => x * scale), `${ctx.node.scope}.query.bias scaled by head_dim^-0.5`);
+    q = ctx.op("Add", [q, b]);
+  }
+
+  let source = tokens;
+  if (sr > 1) {
+    const map = ctx.op("Transpose", [ctx.input()], { perm: ints([0, 3, 1, 2]) });
+    const reduced = ctx.op("Conv", [map, ctx.param("sr.weight"), ctx.param("sr.bias")], {
+      kernel_shape: ints([sr, sr]),
+      strides: ints([sr, sr]),
+    });
+    const flat = ctx.op("Transpose", [ctx.reshape(reduced, [n, c, kv])], { perm: ints([0, 2, 1]) });
+    source = ctx.op("LayerNormalization", [flat, ctx.param("layer_norm.weight"), ctx.param("layer_norm.bias")], {
+      axis: int(-1),
+      epsilon: float(ctx.attr<number>("eps")),
+    });
+  }
+  const project = (name: string) => {
+    const y = ctx.op("MatMul", [source, transposedWeight(ctx, `${name}.weight`)]);
+    return bias ? ctx.op("Add", [y, ctx.param(`${name}.bias`)]) : y;
+  };
+  const split = (x: string, length: number) => ctx.op("Transpose", [ctx.reshape(x, [n, length, heads, hd])], { perm: ints([0, 2, 1, 3]) });
+  const [qh, kh, vh] = [split(q, t), split(project("key"), kv), split(project("value"), kv)];
+  const scores = ctx.op("MatMul", [qh, ctx.op("Transpose", [kh], { perm: ints([0, 1, 3, 2]) })]);
+  const o = ctx.op("MatMul", [ctx.op("Softmax", [scores], { axis: int(-1) }), vh]);
+  return [ctx.reshape(ctx.op("Transpose", [o], { perm: ints([0, 2, 1, 3]) }), [n, h, w, c])];
+};
