@@ -125,7 +125,9 @@ function windowOrder(w: Windows): number[] {
 
 /**
  * torchvision's shift mask: regions of the shifted padded map numbered as its slices do
- * (an axis with shift 0 is one region), -100 between tokens of a window from different regions.
+ * (an axis with shift 0 is one region), -1e4 between tokens of a window from different regions
+ * (torchvision uses -100; exp(-100) is a subnormal float that slows the attention MatMul on x86,
+ * while -1e4 underflows to an exact 0 with the same softmax).
  * Returns [windows, n, n].
  */
 function shiftMask(w: Windows): Float32Array {
@@ -139,7 +141,7 @@ function shiftMask(w: Windows): Float32Array {
       const [h, x] = [bh * wh + Math.floor(t / ww), bw * ww + (t % ww)];
       return region(h, hp, wh, s0) * 3 + region(x, wp, ww, s1);
     });
-    for (let q = 0; q < n; q++) for (let k = 0; k < n; k++) mask[(b * n + q) * n + k] = ids[q] === ids[k] ? 0 : -100;
+    for (let q = 0; q < n; q++) for (let k = 0; k < n; k++) mask[(b * n + q) * n + k] = ids[q] === ids[k] ? 0 : -1e4;
   }
   return mask;
 }
