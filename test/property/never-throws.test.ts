@@ -11,10 +11,12 @@ import { stdlibDir } from "../../src/semantics/modules.js";
 
 /**
  * The compiler's promise: on any text it returns (never throws), every diagnostic's span lies inside
- * the text it names with line/col agreeing with the offset, and it answers quickly.
+ * the text it names with line/col agreeing with the offset, and it does not hang. How quickly it
+ * answers is measured by `npm run bench:lsp` and `npm run bench:profile`, not here: HANG_MS only
+ * catches runaway (quadratic, exponential) behaviour, far above any normal compile.
  */
 
-const LIMIT_MS = 100;
+const HANG_MS = 5000;
 const SEED = 20251125;
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -73,20 +75,13 @@ function checkResult(text: string, file: string, r: CompileResult): void {
   }
 }
 
-/**
- * Compiles a buffer as `file`; never throws, spans valid, under LIMIT_MS. A slow run is measured up
- * to three times and the fastest counts, so that a garbage collection or a busy core is not a failure.
- */
+/** Compiles a buffer as `file`; never throws, spans valid, no runaway time. */
 function check(text: string, file = FUZZ_FILE, root = scratch): void {
-  let result: CompileResult | undefined;
-  let best = Infinity;
-  for (let attempt = 0; attempt < 3 && best >= LIMIT_MS; attempt++) {
-    const start = performance.now();
-    result = compileFile(file, { root, text });
-    best = Math.min(best, performance.now() - start);
-  }
-  checkResult(text, file, result!);
-  if (best >= LIMIT_MS) throw new Error(`compiling took ${best.toFixed(1)} ms (limit ${LIMIT_MS} ms)`);
+  const start = performance.now();
+  const result = compileFile(file, { root, text });
+  const ms = performance.now() - start;
+  checkResult(text, file, result);
+  if (ms >= HANG_MS) throw new Error(`compiling took ${ms.toFixed(1)} ms: runaway (limit ${HANG_MS} ms)`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -541,10 +541,8 @@ describe("stages", () => {
 
   // Bug: one MEDG403 per index of the range (10000 for `0-99999999`, 10201 for `0-100.0-100`,
   // and a nested wide range such as `0-99999999.0-99999999` exhausts the heap).
-  it("a range naming no parameters is one diagnostic, quickly", () => {
-    const start = performance.now();
-    const r = model(`${body}\n  stage freeze backbone.features.0-100.0-100`);
-    expect(performance.now() - start).toBeLessThan(100);
+  it("a range naming no parameters is one diagnostic, without expanding it", { timeout: 5000 }, () => {
+    const r = model(`${body}\n  stage freeze backbone.features.0-99999999.0-99999999`);
     expect(r.diagnostics.filter((d) => d.code === "MEDG403")).toHaveLength(1);
   });
 
@@ -604,18 +602,18 @@ describe("evaluation limits", () => {
   });
 
   // Bug: cumsum copies its accumulator for every element (quadratic): 20000 items take seconds.
-  it("cumsum of a long list is fast", () => {
-    const start = performance.now();
-    model("  input image(3, 8, 8)\n  backbone conv(len(cumsum(0..20000)), 1)");
-    expect(performance.now() - start).toBeLessThan(100);
+  // Linear is a few milliseconds; the quadratic bug took seconds, which the timeout catches.
+  it("cumsum of a long list is linear", { timeout: 3000 }, () => {
+    const r = model("  input image(3, 8, 8)\n  backbone conv(len(cumsum(0..20000)), 1)");
+    expect(r.diagnostics).toEqual([]);
+    expect(r.models[0]!.graph.params.get("backbone.weight")?.shape[0]).toBe(20001); // ranges include their end
   });
 
   // Bug: the step budget counts expressions, not the size of the lists they build, so a short
   // text can allocate 10^7 list items before anything stops it.
-  it("building many large lists is stopped quickly", () => {
-    const start = performance.now();
-    model("  input image(3, 8, 8)\n  backbone conv(len([len(0..100000) for i in 0..100]), 1)");
-    expect(performance.now() - start).toBeLessThan(100);
+  it("building many large lists is stopped by the budget", { timeout: 5000 }, () => {
+    const r = model("  input image(3, 8, 8)\n  backbone conv(len([len(0..100000) for i in 0..100000]), 1)");
+    expect(r.diagnostics.map((d) => d.code)).toContain("MEDG212");
   });
 
   // The budget is a step count (a few times what the largest stdlib model needs), so a def that
