@@ -4,7 +4,8 @@ import { countParams, type ParamCounts } from "./passes/count-params.js";
 import { countMacs } from "./passes/count-macs.js";
 import { lintModel } from "./passes/lint.js";
 import { compileModel, type CompiledModel } from "./semantics/model.js";
-import { Program, stdlibDir, type SourceHost } from "./semantics/modules.js";
+import type { EvalTrace } from "./semantics/context.js";
+import { Program, stdlibDir, type LoadedModule, type SourceHost } from "./semantics/modules.js";
 import { checkWeights, weightSources, type WeightsReport } from "./weights/match.js";
 
 export interface CheckedModel extends CompiledModel {
@@ -26,6 +27,14 @@ export interface CompileOptions {
   text?: string;
   /** `--weights [ROLE=]FILE`, applied to every model of the file. */
   weights?: readonly { role?: string; file: string }[];
+  /** Observes the compile (the language server's hovers); it changes nothing of the result. */
+  trace?: CompileTrace;
+}
+
+/** Evaluation's trace (blocks applied, nodes added, for every model), and each module as it loads. */
+export interface CompileTrace extends EvalTrace {
+  /** The file or one it imports (directly or not) has been loaded: parsed, imports resolved, names defined. */
+  module(module: LoadedModule): void;
 }
 
 /**
@@ -46,7 +55,8 @@ export function compileFile(file: string, options: CompileOptions): CompileResul
 }
 
 function compileUnguarded(file: string, options: CompileOptions): CompileResult {
-  const program = new Program({ root: options.root, ...(options.host ? { host: options.host } : {}) });
+  const trace = options.trace;
+  const program = new Program({ root: options.root, ...(options.host ? { host: options.host } : {}), ...(trace ? { onLoad: (m: LoadedModule) => trace.module(m) } : {}) });
   const module = program.load(file, options.text);
   const diagnostics: Diagnostic[] = [...program.prelude.diagnostics, ...program.allDiagnostics()];
   const models: CheckedModel[] = [];
@@ -56,7 +66,7 @@ function compileUnguarded(file: string, options: CompileOptions): CompileResult 
     const previous = names.get(item.name);
     if (previous) diagnostics.push(diagnostic("MEDG209", item.nameSpan, `a second model named '${item.name}'; the first is at line ${previous.start.line}`, { related: [{ span: previous, message: "first model" }] }));
     else names.set(item.name, item.nameSpan);
-    const model = compileModel(item, module.env, (f) => f.startsWith(stdlibDir));
+    const model = compileModel(item, module.env, (f) => f.startsWith(stdlibDir), trace ?? null);
     const weights = model.complete ? checkWeights(model, weightSources(model, options.weights ?? [])) : { diagnostics: [], reports: [] };
     const checked: CheckedModel = { ...model, params: countParams(model), macs: countMacs(model.graph), weights: weights.reports };
     checked.diagnostics.push(...lintModel(checked), ...weights.diagnostics);

@@ -7,7 +7,7 @@ import { stdlibDir } from "../semantics/modules.js";
 import type * as A from "../syntax/ast.js";
 import { parse } from "../syntax/parse.js";
 import type { LineMap } from "../syntax/span.js";
-import { capturing, type Capture } from "./capture.js";
+import { Capture } from "./capture.js";
 import { NodeIndex } from "./node-index.js";
 
 export interface Analysis {
@@ -32,15 +32,15 @@ export interface Analysis {
 
 export function analyze(path: string, text: string, version: number, root: string, host: SourceHost): Analysis {
   let result: CompileResult;
-  let capture: Capture;
+  let capture = new Capture();
   let failure: string | undefined;
   try {
-    ({ result, capture } = capturing(() => compileFile(path, { root, host, text })));
+    result = compileFile(path, { root, host, text, trace: capture });
   } catch (e) {
     // The compiler promises never to throw; if it does, the editor keeps working on what parses.
     failure = e instanceof Error ? `${e.message}${e.stack ? `\n${e.stack.split("\n").slice(1, 4).join("\n")}` : ""}` : String(e);
     result = { file: path, models: [], diagnostics: [] };
-    capture = { modules: new Map(), applications: [], nodeApplication: new Map() };
+    capture = new Capture();
   }
   const module = capture.modules.get(path);
   const parsed = module?.parsed ?? safeParse(text, path);

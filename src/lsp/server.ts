@@ -28,11 +28,14 @@ import { complete } from "./completion.js";
 import { pathToUri, rangesOverlap, toLspDiagnostic, toRange, uriToPath, type DiagnosticData } from "./convert.js";
 import { formatDocument } from "./formatting.js";
 import { hover } from "./hover.js";
+import { IdleCollector } from "./idle-gc.js";
 import { definition, documentSymbols, foldingRanges } from "./navigation.js";
 
 export interface ServerOptions {
   /** Quiet time that ends a burst of edits before it is checked; an edit after a quiet spell is checked at once. */
   debounceMs?: number;
+  /** Collect garbage after each check, before the next edit (default true; see idle-gc.ts). */
+  idleGc?: boolean;
 }
 
 const INTERNAL = "medg-internal";
@@ -52,6 +55,7 @@ export class MedgServer {
   private readonly uriByPath = new Map<string, string>();
   private readonly roots = new Map<string, string>();
   private debounceMs: number;
+  private readonly collector: IdleCollector | undefined;
   readonly host: SourceHost = { read: (path) => this.openText(path) ?? fileHost.read(path) };
 
   constructor(
@@ -59,6 +63,7 @@ export class MedgServer {
     options: ServerOptions = {},
   ) {
     this.debounceMs = options.debounceMs ?? 60;
+    if (options.idleGc !== false) this.collector = new IdleCollector();
   }
 
   listen(): void {
@@ -291,6 +296,7 @@ export class MedgServer {
     this.foreign.set(uri, elsewhere);
     this.publish(uri);
     for (const file of touched) this.publishPath(file);
+    this.collector?.request();
     return analysis;
   }
 

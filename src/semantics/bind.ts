@@ -27,6 +27,23 @@ export interface BindResult {
   spans: Record<string, Span>;
 }
 
+interface ArgIndex {
+  args: readonly ArgSpec[];
+  positional: readonly ArgSpec[];
+  byName: ReadonlyMap<string, ArgSpec>;
+}
+const argIndexes = new WeakMap<Signature, ArgIndex>();
+
+/** A signature's positional arguments and its arguments by name, worked out once per signature. */
+function argIndex(sig: Signature): ArgIndex {
+  let index = argIndexes.get(sig);
+  if (index?.args !== sig.args) {
+    index = { args: sig.args, positional: sig.args.filter((a) => !a.keywordOnly), byName: new Map(sig.args.map((a) => [a.name, a] as const)) };
+    argIndexes.set(sig, index);
+  }
+  return index;
+}
+
 /**
  * Binds a call's arguments to a signature: positionals in order (keyword-only ones skipped),
  * keywords by name, defaults for the rest, and a type/bounds check of every supplied value.
@@ -39,8 +56,7 @@ export function bindArgs(sig: Signature, args: readonly ArgInput[], callSpan: Sp
   const supplied = new Map<string, ArgInput>();
   let poisoned = false;
 
-  const positional = sig.args.filter((a) => !a.keywordOnly);
-  const byName = new Map(sig.args.map((a) => [a.name, a] as const));
+  const { positional, byName } = argIndex(sig);
   const extra: ArgInput[] = [];
   // Required arguments that an unknown keyword most likely meant; reporting them as missing too would repeat the same mistake.
   const meantBy = new Set<string>();

@@ -9,19 +9,57 @@ export function childScope(scope: Scope, label: string): Scope {
   return { path: [...scope.path, label], role: scope.role };
 }
 
-/** A block applying one operator with bound arguments. */
-export class OpBlock implements Block {
-  readonly kind = "block";
-  readonly transparent = false;
-  constructor(
-    private readonly ctx: EvalContext,
-    readonly op: OpDef,
-    readonly args: Readonly<Record<string, Val>>,
-    readonly span: Span,
-    readonly describe: string,
-  ) {}
+/**
+ * What every block shares: `apply` reports to the context's trace, when there is one, around the
+ * block's own work (`applyTo`), so that each application is seen whoever makes it.
+ */
+abstract class TracedBlock implements Block {
+  // Blocks are made by the thousand: constants live on the prototypes, fields are plain assignments
+  // (class fields would each be defined on every instance).
+  get kind(): "block" {
+    return "block";
+  }
+  abstract readonly transparent: boolean;
+  abstract readonly describe: string;
+  protected declare readonly ctx: EvalContext;
+  declare readonly span: Span;
+  constructor(ctx: EvalContext, span: Span) {
+    this.ctx = ctx;
+    this.span = span;
+  }
 
   apply(input: Flow, scope: Scope): Flow | null {
+    const trace = this.ctx.trace;
+    if (trace === null) return this.applyTo(input, scope);
+    trace.enter(this, input, scope);
+    let output: Flow | null = null;
+    try {
+      output = this.applyTo(input, scope);
+      return output;
+    } finally {
+      trace.exit(this, output);
+    }
+  }
+
+  protected abstract applyTo(input: Flow, scope: Scope): Flow | null;
+}
+
+/** A block applying one operator with bound arguments. */
+export class OpBlock extends TracedBlock {
+  get transparent(): boolean {
+    return false;
+  }
+  declare readonly op: OpDef;
+  declare readonly args: Readonly<Record<string, Val>>;
+  declare readonly describe: string;
+  constructor(ctx: EvalContext, op: OpDef, args: Readonly<Record<string, Val>>, span: Span, describe: string) {
+    super(ctx, span);
+    this.op = op;
+    this.args = args;
+    this.describe = describe;
+  }
+
+  protected applyTo(input: Flow, scope: Scope): Flow | null {
     const ctx = this.ctx;
     if (!ctx.step(this.span)) return null;
     const inputs = flowValues(input);
@@ -42,11 +80,13 @@ export class OpBlock implements Block {
       return null;
     }
     const outputTypes: TensorType[] = result.outputs.map((shape) => ({ dtype: "float32", shape }));
-    const node = ctx.graph.addNode(this.op.name, result.attrs, [...inputs], outputTypes, scope.path.join("."), this.span);
+    const prefix = scope.path.join(".");
+    const node = ctx.graph.addNode(this.op.name, result.attrs, [...inputs], outputTypes, prefix, this.span);
+    ctx.trace?.node(node, ctx.graph);
     const view = { attrs: result.attrs, inputs: types, outputs: outputTypes };
     let collided = false;
     for (const p of this.op.params?.(view) ?? []) {
-      const name = [...scope.path, ...(p.name ? [p.name] : [])].join(".");
+      const name = p.name ? (scope.path.length ? `${prefix}.${p.name}` : p.name) : prefix;
       const ok = ctx.graph.addParam({ name, shape: p.shape, init: p.init, buffer: p.buffer ?? false, role: scope.role, node });
       if (!ok && !collided) {
         collided = true;
@@ -61,18 +101,21 @@ export class OpBlock implements Block {
 }
 
 /** `label: body` — applies the body one level deeper in the label path. */
-export class LabelBlock implements Block {
-  readonly kind = "block";
-  readonly transparent = false;
-  constructor(
-    readonly label: string,
-    readonly body: Block,
-    readonly span: Span,
-  ) {}
+export class LabelBlock extends TracedBlock {
+  get transparent(): boolean {
+    return false;
+  }
+  declare readonly label: string;
+  declare readonly body: Block;
+  constructor(ctx: EvalContext, label: string, body: Block, span: Span) {
+    super(ctx, span);
+    this.label = label;
+    this.body = body;
+  }
   get describe(): string {
     return `${this.label}: ${this.body.describe}`;
   }
-  apply(input: Flow, scope: Scope): Flow | null {
+  protected applyTo(input: Flow, scope: Scope): Flow | null {
     return this.body.apply(input, childScope(scope, this.label));
   }
 }
@@ -82,18 +125,21 @@ export class LabelBlock implements Block {
  * an unlabelled member that is not transparent wiring is scoped by its position, like nn.Sequential.
  * Wiring members take no position.
  */
-export class SequenceBlock implements Block {
-  readonly kind = "block";
-  readonly transparent = false;
-  constructor(
-    readonly members: readonly Block[],
-    readonly span: Span,
-    readonly alwaysNumbered: boolean,
-  ) {}
+export class SequenceBlock extends TracedBlock {
+  get transparent(): boolean {
+    return false;
+  }
+  declare readonly members: readonly Block[];
+  declare readonly alwaysNumbered: boolean;
+  constructor(ctx: EvalContext, members: readonly Block[], span: Span, alwaysNumbered: boolean) {
+    super(ctx, span);
+    this.members = members;
+    this.alwaysNumbered = alwaysNumbered;
+  }
   get describe(): string {
     return this.alwaysNumbered ? `[${this.members.map((m) => m.describe).join(", ")}]` : this.members.map((m) => m.describe).join(" | ");
   }
-  apply(input: Flow, scope: Scope): Flow | null {
+  protected applyTo(input: Flow, scope: Scope): Flow | null {
     const numbered = this.alwaysNumbered || this.members.length > 1;
     let flow: Flow | null = input;
     // Wiring is forward() code, not a submodule: it takes no position, so a `tap` or a rank check
@@ -110,33 +156,28 @@ export class SequenceBlock implements Block {
 }
 
 /** Wiring whose parts name themselves in the enclosing scope (residual, concat, add, mul, tuples, taps). */
-abstract class Wiring implements Block {
-  readonly kind = "block";
-  readonly transparent = true;
-  abstract readonly describe: string;
-  constructor(
-    protected readonly ctx: EvalContext,
-    readonly span: Span,
-  ) {}
-  abstract apply(input: Flow, scope: Scope): Flow | null;
+abstract class Wiring extends TracedBlock {
+  get transparent(): boolean {
+    return true;
+  }
 }
 
 /** Applies each branch to the same input, then combines the results with an operator. */
 export class BranchBlock extends Wiring {
-  constructor(
-    ctx: EvalContext,
-    span: Span,
-    readonly branches: readonly Block[],
-    /** The combining op (concat, add, mul); null keeps the results as a multi-output tuple. */
-    readonly combine: OpBlock | null,
-    readonly name: string,
-  ) {
+  declare readonly branches: readonly Block[];
+  /** The combining op (concat, add, mul); null keeps the results as a multi-output tuple. */
+  declare readonly combine: OpBlock | null;
+  declare readonly name: string;
+  constructor(ctx: EvalContext, span: Span, branches: readonly Block[], combine: OpBlock | null, name: string) {
     super(ctx, span);
+    this.branches = branches;
+    this.combine = combine;
+    this.name = name;
   }
   get describe(): string {
     return `${this.name}(${this.branches.map((b) => b.describe).join(", ")})`;
   }
-  apply(input: Flow, scope: Scope): Flow | null {
+  protected applyTo(input: Flow, scope: Scope): Flow | null {
     const outs: TensorValue[] = [];
     for (const b of this.branches) {
       const out = b.apply(input, scope);
@@ -149,19 +190,19 @@ export class BranchBlock extends Wiring {
 
 /** `residual(body, shortcut=…)`: body(x) + shortcut(x), the shortcut defaulting to x itself. */
 export class ResidualBlock extends Wiring {
-  constructor(
-    ctx: EvalContext,
-    span: Span,
-    readonly body: Block,
-    readonly shortcut: Block | null,
-    private readonly add: OpBlock,
-  ) {
+  declare readonly body: Block;
+  declare readonly shortcut: Block | null;
+  private declare readonly add: OpBlock;
+  constructor(ctx: EvalContext, span: Span, body: Block, shortcut: Block | null, add: OpBlock) {
     super(ctx, span);
+    this.body = body;
+    this.shortcut = shortcut;
+    this.add = add;
   }
   get describe(): string {
     return `residual(${this.body.describe}${this.shortcut ? `, shortcut=${this.shortcut.describe}` : ""})`;
   }
-  apply(input: Flow, scope: Scope): Flow | null {
+  protected applyTo(input: Flow, scope: Scope): Flow | null {
     const x = flowValues(input);
     if (x.length !== 1) {
       this.ctx.error("MEDG307", this.span, `residual expects 1 input, got ${x.length}`);
@@ -194,17 +235,15 @@ export class ResidualBlock extends Wiring {
 
 /** `tap name`: passes the input on and remembers it. */
 export class TapBlock extends Wiring {
-  constructor(
-    ctx: EvalContext,
-    span: Span,
-    readonly name: string,
-  ) {
+  declare readonly name: string;
+  constructor(ctx: EvalContext, span: Span, name: string) {
     super(ctx, span);
+    this.name = name;
   }
   get describe(): string {
     return `tap ${this.name}`;
   }
-  apply(input: Flow): Flow | null {
+  protected applyTo(input: Flow): Flow | null {
     this.ctx.taps.set(this.name, { flow: input, span: this.span });
     return input;
   }
@@ -212,18 +251,17 @@ export class TapBlock extends Wiring {
 
 /** `from name`: yields a tapped tensor, ignoring its input. */
 export class FromBlock extends Wiring {
-  constructor(
-    ctx: EvalContext,
-    span: Span,
-    readonly name: string,
-    private readonly suggest: (name: string) => string | undefined,
-  ) {
+  declare readonly name: string;
+  private declare readonly suggest: (name: string) => string | undefined;
+  constructor(ctx: EvalContext, span: Span, name: string, suggest: (name: string) => string | undefined) {
     super(ctx, span);
+    this.name = name;
+    this.suggest = suggest;
   }
   get describe(): string {
     return `from ${this.name}`;
   }
-  apply(): Flow | null {
+  protected applyTo(): Flow | null {
     const tap = this.ctx.taps.get(this.name);
     if (tap) return tap.flow;
     const s = this.suggest(this.name);
@@ -239,35 +277,38 @@ export class FromBlock extends Wiring {
 }
 
 /** A block that runs a function at apply time (def calls, whose bodies depend on `in`). */
-export class DeferredBlock implements Block {
-  readonly kind = "block";
-  readonly transparent = false;
-  constructor(
-    readonly span: Span,
-    readonly describe: string,
-    private readonly run: (input: Flow, scope: Scope) => Flow | null,
-  ) {}
-  apply(input: Flow, scope: Scope): Flow | null {
+export class DeferredBlock extends TracedBlock {
+  get transparent(): boolean {
+    return false;
+  }
+  declare readonly describe: string;
+  private declare readonly run: (input: Flow, scope: Scope) => Flow | null;
+  constructor(ctx: EvalContext, span: Span, describe: string, run: (input: Flow, scope: Scope) => Flow | null) {
+    super(ctx, span);
+    this.describe = describe;
+    this.run = run;
+  }
+  protected applyTo(input: Flow, scope: Scope): Flow | null {
     return this.run(input, scope);
   }
 }
 
 /** Passes its input on after checking its rank; a feature map reaching a vector head gets the fix "add gap". */
 export class ExpectRankBlock extends Wiring {
-  constructor(
-    ctx: EvalContext,
-    span: Span,
-    readonly rank: number,
-    readonly what: string,
-    /** When set, a feature map arriving where a vector is expected is pooled by it instead of rejected. */
-    private readonly pool: OpBlock | null = null,
-  ) {
+  declare readonly rank: number;
+  declare readonly what: string;
+  /** When set, a feature map arriving where a vector is expected is pooled by it instead of rejected. */
+  private declare readonly pool: OpBlock | null;
+  constructor(ctx: EvalContext, span: Span, rank: number, what: string, pool: OpBlock | null = null) {
     super(ctx, span);
+    this.rank = rank;
+    this.what = what;
+    this.pool = pool;
   }
   get describe(): string {
     return `expect_rank(${this.rank})`;
   }
-  apply(input: Flow, scope: Scope): Flow | null {
+  protected applyTo(input: Flow, scope: Scope): Flow | null {
     const values = flowValues(input);
     if (values.length !== 1) {
       this.ctx.error("MEDG307", this.span, `${this.what} expects 1 input, got ${values.length}: ${values.map(describeValue).join(", ")}`);
@@ -289,18 +330,17 @@ export class ExpectRankBlock extends Wiring {
 
 /** Passes its input on after checking that every spatial size is a multiple of `multiple`. */
 export class ExpectDivisibleBlock extends Wiring {
-  constructor(
-    ctx: EvalContext,
-    span: Span,
-    readonly multiple: number,
-    readonly what: string,
-  ) {
+  declare readonly multiple: number;
+  declare readonly what: string;
+  constructor(ctx: EvalContext, span: Span, multiple: number, what: string) {
     super(ctx, span);
+    this.multiple = multiple;
+    this.what = what;
   }
   get describe(): string {
     return `expect_divisible(${this.multiple})`;
   }
-  apply(input: Flow): Flow | null {
+  protected applyTo(input: Flow): Flow | null {
     for (const v of flowValues(input)) {
       const spatial = v.type.shape.slice(2);
       const bad = spatial.filter((d): d is number => typeof d === "number" && d % this.multiple !== 0);

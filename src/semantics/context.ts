@@ -1,9 +1,9 @@
 import { diagnostic, type Diagnostic, type Fix, type Related } from "../diagnostics/diagnostic.js";
 import type { Code } from "../diagnostics/codes.js";
-import { Graph, type Value as TensorValue } from "../ir/graph.js";
+import { Graph, type Node, type Value as TensorValue } from "../ir/graph.js";
 import { formatShape } from "../ir/types.js";
 import type { Span } from "../syntax/span.js";
-import type { Flow } from "./values.js";
+import type { Block, Flow, Scope } from "./values.js";
 
 /** Bounds that keep evaluation of any text fast and finite. */
 export const limits = {
@@ -17,6 +17,21 @@ export const limits = {
 export interface TapEntry {
   flow: Flow;
   span: Span;
+}
+
+/**
+ * Observes evaluation, for tools that relate source text to the graph built from it (the language
+ * server's hovers report the nodes a def call or a label produced, though their own spans lie
+ * elsewhere). Calls nest: every `enter` is matched by one `exit`, and `node` belongs to the block
+ * entered last.
+ */
+export interface EvalTrace {
+  /** `block` is about to be applied to `input` in `scope`. */
+  enter(block: Block, input: Flow, scope: Scope): void;
+  /** The block entered last gave `output`; null when it failed (a diagnostic says why) or threw. */
+  exit(block: Block, output: Flow | null): void;
+  /** The block entered last added `node` to `graph`. */
+  node(node: Node, graph: Graph): void;
 }
 
 /** Mutable state of evaluating one model: the graph being built, diagnostics, taps, budgets. */
@@ -37,6 +52,8 @@ export class EvalContext {
   readonly callStack: { span: Span; describe: string }[] = [];
   /** Files whose text the user did not write (the stdlib): diagnostics move to the user's call site. */
   isLibrary: (file: string) => boolean = () => false;
+  /** Told of every block application and node; null (the compiler's own use) costs one check per block. */
+  trace: EvalTrace | null = null;
 
   /** Records diagnostics made elsewhere (argument binding), moving library spans to the call site. */
   report(diagnostics: readonly Diagnostic[]): void {

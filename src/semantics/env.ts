@@ -9,8 +9,13 @@ export type Binding =
 
 /** A lexical environment: names to bindings, with a parent. */
 export class Env {
-  private readonly vars = new Map<string, Binding>();
-  constructor(readonly parent?: Env) {}
+  // Assigned rather than declared as fields: environments are made per call and per loop item.
+  private declare readonly vars: Map<string, Binding>;
+  declare readonly parent: Env | undefined;
+  constructor(parent?: Env) {
+    this.vars = new Map();
+    this.parent = parent;
+  }
 
   define(name: string, binding: Binding): void {
     this.vars.set(name, binding);

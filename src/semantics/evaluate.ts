@@ -62,14 +62,12 @@ export function builtinEnv(span: Span): Env {
 
 /** A def applied to arguments. As a block its body sees `in`; in a value context it is forced. */
 export class DefCall extends DeferredBlock {
-  constructor(
-    span: Span,
-    describe: string,
-    run: (input: Flow, scope: Scope) => Flow | null,
-    readonly force: () => Val,
-    readonly def: A.DefStmt,
-  ) {
-    super(span, describe, run);
+  declare readonly force: () => Val;
+  declare readonly def: A.DefStmt;
+  constructor(ctx: EvalContext, span: Span, describe: string, run: (input: Flow, scope: Scope) => Flow | null, force: () => Val, def: A.DefStmt) {
+    super(ctx, span, describe, run);
+    this.force = force;
+    this.def = def;
   }
 }
 
@@ -207,7 +205,7 @@ export class Evaluator {
           if (b) members.push(b);
         }
         if (members.length === 0) return null;
-        return new SequenceBlock(members, e.span, e.stages.length > 1);
+        return new SequenceBlock(this.ctx, members, e.span, e.stages.length > 1);
       }
       case "labelled": {
         const label = typeof e.label === "string" ? e.label : this.string(e.label, env);
@@ -215,7 +213,7 @@ export class Evaluator {
         if (!/^[A-Za-z0-9_]+$/.test(label)) return this.invalid(e.labelSpan, `label '${label}' must consist of letters, digits and underscores`);
         const body = this.blockOf(e.body, env);
         if (body === false) return POISON;
-        return body ? new LabelBlock(label, body, e.span) : null;
+        return body ? new LabelBlock(this.ctx, label, body, e.span) : null;
       }
       case "tap":
         return new TapBlock(this.ctx, e.span, e.name);
@@ -262,7 +260,7 @@ export class Evaluator {
         if (b) members.push(b);
       }
       // A tuple (even one passed through a def or a let) is parallel branches; a list is a sequence.
-      return isTuple(v) ? new BranchBlock(this.ctx, span, members, null, "parallel") : new SequenceBlock(members, span, true);
+      return isTuple(v) ? new BranchBlock(this.ctx, span, members, null, "parallel") : new SequenceBlock(this.ctx, members, span, true);
     }
     this.ctx.error("MEDG214", span, `expected a block (an operator, a def or a pipe), got ${typeName(v)} ${formatVal(v)}`);
     return false;
@@ -614,6 +612,7 @@ export class Evaluator {
       return true;
     };
     return new DefCall(
+      this.ctx,
       span,
       shown,
       (input, scope) => {

@@ -7,7 +7,7 @@ import { buildPolicy, classCount, policyEntry } from "../policy/build-plan.js";
 import { stage as newStage, type Stage, type TrainingPlan } from "../policy/plan.js";
 import type * as A from "../syntax/ast.js";
 import type { Span } from "../syntax/span.js";
-import { EvalContext, flowValues } from "./context.js";
+import { EvalContext, flowValues, type EvalTrace } from "./context.js";
 import { Env } from "./env.js";
 import { Evaluator } from "./evaluate.js";
 import { defineItems } from "./modules.js";
@@ -54,9 +54,10 @@ export interface CompiledModel {
 }
 
 /** Evaluates one `model { … }`: builds its graph (shapes inferred on the way) and its training plan. */
-export function compileModel(decl: A.ModelDecl, moduleEnv: Env, isLibrary: (file: string) => boolean = () => false): CompiledModel {
+export function compileModel(decl: A.ModelDecl, moduleEnv: Env, isLibrary: (file: string) => boolean = () => false, trace: EvalTrace | null = null): CompiledModel {
   const ctx = new EvalContext();
   ctx.isLibrary = isLibrary;
+  ctx.trace = trace;
   const ev = new Evaluator(ctx);
   const env = new Env(moduleEnv);
   defineItems(decl.statements.filter((s): s is A.DefStmt | A.LetStmt => s.kind === "def" || s.kind === "let"), env, ctx.diagnostics);
@@ -144,10 +145,7 @@ function buildInput(decl: A.ModelDecl, ev: Evaluator, env: Env, plan: TrainingPl
 /** Every label path that names parameters, for stage targets and their did-you-mean. */
 function labelPaths(graph: Graph): Set<string> {
   const paths = new Set<string>(["all"]);
-  for (const name of graph.params.keys()) {
-    const parts = name.split(".");
-    for (let i = 1; i < parts.length; i++) paths.add(parts.slice(0, i).join("."));
-  }
+  for (const name of graph.params.keys()) for (let i = name.indexOf("."); i >= 0; i = name.indexOf(".", i + 1)) paths.add(name.slice(0, i));
   return paths;
 }
 
@@ -173,12 +171,26 @@ function matchesPath(path: string, target: A.LabelPath): boolean {
   });
 }
 
+/** The label paths (see labelPaths) a stage target names, in the order they are known. */
+function targetHits(graph: Graph, known: () => Set<string>, target: A.LabelPath): string[] {
+  // A path of names matches only itself: `all`, or a proper prefix of a parameter name.
+  if (target.segments.length > 0 && target.segments.every((seg) => seg.name !== undefined)) {
+    const text = pathText(target);
+    if (text === "all") return [text];
+    const prefix = `${text}.`;
+    for (const name of graph.params.keys()) if (name.startsWith(prefix)) return [text];
+    return [];
+  }
+  return [...known()].filter((k) => matchesPath(k, target));
+}
+
 function pathText(path: A.LabelPath): string {
   return path.segments.map((s) => s.name ?? (s.to !== undefined ? `${s.index}-${s.to}` : String(s.index))).join(".");
 }
 
 function buildStages(decl: A.ModelDecl, ev: Evaluator, env: Env, ctx: EvalContext, roles: string[]): Stage[] {
-  const known = labelPaths(ctx.graph);
+  let knownPaths: Set<string> | undefined;
+  const known = () => (knownPaths ??= labelPaths(ctx.graph));
   const stages: Stage[] = [];
   const stmts = decl.statements.filter((s): s is A.StageStmt => s.kind === "stage");
   for (const [i, s] of stmts.entries()) {
@@ -199,13 +211,13 @@ function buildStages(decl: A.ModelDecl, ev: Evaluator, env: Env, ctx: EvalContex
             continue;
           }
           // A range names the layers it covers that have parameters (relus and pools between them have none).
-          const hits = ctx.graph.params.size ? [...known].filter((k) => matchesPath(k, target)) : [pathText(target)];
+          const hits = ctx.graph.params.size ? targetHits(ctx.graph, known, target) : [pathText(target)];
           if (hits.length) {
             list.push(...hits);
             continue;
           }
           const p = pathText(target);
-          const s2 = target.segments.some((seg) => seg.to !== undefined) ? undefined : suggestPath(p, known);
+          const s2 = target.segments.some((seg) => seg.to !== undefined) ? undefined : suggestPath(p, known());
           ctx.error("MEDG403", target.span, `stage target '${p}' names no parameters${s2 ? ` (did you mean '${s2}'?)` : ""}`, s2 ? { fixes: [{ title: `change to '${s2}'`, edits: [{ span: target.span, text: s2 }] }] } : {});
         }
       } else if (c.kind === "epochs" || c.kind === "batch") {
@@ -229,15 +241,25 @@ function buildStages(decl: A.ModelDecl, ev: Evaluator, env: Env, ctx: EvalContex
   return stages;
 }
 
+/** Whether a parameter name lies under one of the label paths (`all` covers every name). */
+function pathMatcher(paths: readonly string[]): (name: string) => boolean {
+  if (paths.length === 0) return () => false;
+  if (paths.includes("all")) return () => true;
+  const exact = new Set(paths);
+  const prefixes = paths.map((p) => `${p}.`);
+  return (name) => exact.has(name) || prefixes.some((p) => name.startsWith(p));
+}
+
 /** Parameter names trainable in a stage, given the names frozen before it (stages are cumulative). */
 export function frozenAfter(stages: readonly Stage[], graph: Graph): Set<string>[] {
   const frozen = new Set<string>();
   const out: Set<string>[] = [];
-  const matches = (name: string, path: string) => path === "all" || name === path || name.startsWith(`${path}.`);
   for (const s of stages) {
+    const freeze = pathMatcher(s.freeze);
+    const unfreeze = pathMatcher(s.unfreeze);
     for (const name of graph.params.keys()) {
-      if (s.freeze.some((p) => matches(name, p))) frozen.add(name);
-      if (s.unfreeze.some((p) => matches(name, p))) frozen.delete(name);
+      if (freeze(name)) frozen.add(name);
+      if (unfreeze(name)) frozen.delete(name);
     }
     out.push(new Set(frozen));
   }

@@ -100,6 +100,8 @@ export interface ProgramOptions {
   root: string;
   host?: SourceHost;
   stdlib?: string;
+  /** Called as each module finishes loading (after the modules it imports). */
+  onLoad?: (module: LoadedModule) => void;
 }
 
 /** Loads a file and its imports, resolving names module by module. */
@@ -109,11 +111,13 @@ export class Program {
   readonly host: SourceHost;
   readonly root: string;
   readonly prelude: Prelude;
+  private readonly onLoad: ((module: LoadedModule) => void) | undefined;
 
   constructor(options: ProgramOptions) {
     this.host = options.host ?? fileHost;
     this.root = resolve(options.root);
     this.prelude = loadPrelude(options.stdlib ?? stdlibDir);
+    this.onLoad = options.onLoad;
   }
 
   /** Loads a module from text already in hand (or from the host). */
@@ -135,6 +139,7 @@ export class Program {
       this.loading.pop();
     }
     defineItems(parsed.module.items.filter((i): i is A.DefStmt | A.LetStmt => i.kind === "def" || i.kind === "let"), env, diagnostics);
+    this.onLoad?.(module);
     return module;
   }
 

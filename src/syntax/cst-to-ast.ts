@@ -8,6 +8,14 @@ function isToken(e: CstElement | undefined): e is IToken {
   return e !== undefined && "image" in e;
 }
 
+const noNodes: readonly CstNode[] = [];
+
+/** Whether a token's text starts like a name (a letter or `_`). */
+function startsName(image: string): boolean {
+  const c = image.charCodeAt(0);
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
 /** Converts the CST to the AST. Defensive throughout: recovered CST nodes may lack children. */
 export class CstToAst {
   constructor(
@@ -37,8 +45,12 @@ export class CstToAst {
     const e = ch[name]?.[i];
     return e && !isToken(e) ? e : undefined;
   }
-  private nodes(ch: Children, name: string): CstNode[] {
-    return (ch[name] ?? []).filter((e): e is CstNode => !isToken(e));
+  private nodes(ch: Children, name: string): readonly CstNode[] {
+    const list = ch[name];
+    if (list === undefined) return noNodes;
+    // Children filed under a rule's name are nodes; the list is handed out as is rather than copied.
+    for (const e of list) if (isToken(e)) return list.filter((x): x is CstNode => !isToken(x));
+    return list as CstNode[];
   }
   private token(ch: Children, name: string, i = 0): IToken | undefined {
     const e = ch[name]?.[i];
@@ -47,13 +59,18 @@ export class CstToAst {
   /** All tokens of the children, in source order. */
   private tokens(ch: Children): IToken[] {
     const out: IToken[] = [];
-    for (const list of Object.values(ch)) for (const e of list ?? []) if (isToken(e)) out.push(e);
-    return out.sort((a, b) => a.startOffset - b.startOffset);
+    for (const key in ch) for (const e of ch[key] ?? []) if (isToken(e)) out.push(e);
+    return out.length > 1 ? out.sort((a, b) => a.startOffset - b.startOffset) : out;
   }
   private identifier(ch: Children, i = 0): IToken | undefined {
     // Soft keywords are Identifiers by category, but Chevrotain files them under their own names.
-    const all = this.tokens(ch).filter((t) => !t.isInsertedInRecovery && /^[A-Za-z_]/.test(t.image) && (t.tokenType.name === "Identifier" || t.tokenType.name.startsWith("Kw_")));
-    return all[i];
+    let k = 0;
+    for (const t of this.tokens(ch)) {
+      if (t.isInsertedInRecovery || !startsName(t.image)) continue;
+      const type = t.tokenType.name;
+      if ((type === "Identifier" || type.startsWith("Kw_")) && k++ === i) return t;
+    }
+    return undefined;
   }
   private missing(span: Span): A.Missing {
     return { kind: "missing", span };
@@ -270,8 +287,10 @@ export class CstToAst {
   private chain(n: CstNode, operand: string, next: (c: CstNode) => A.Expr): A.Expr {
     const ch = n.children as Children;
     const operands = this.nodes(ch, operand);
-    const ops = this.tokens(ch);
+    // Most levels of the precedence ladder hold a single operand: nothing to combine.
+    if (operands.length === 1) return next(operands[0]!);
     if (operands.length === 0) return this.missing(this.nodeSpan(n));
+    const ops = this.tokens(ch);
     let left = next(operands[0]!);
     // Spans come from the CST, which includes parentheses around an operand and survives recovery.
     const start = this.nodeSpan(operands[0]!).start;
@@ -322,9 +341,14 @@ export class CstToAst {
     const ch = n.children as Children;
     const p = this.node(ch, "primary");
     let expr = p ? this.primary(p) : this.missing(this.nodeSpan(n));
-    const suffixes = [...this.nodes(ch, "callSuffix"), ...this.nodes(ch, "memberSuffix"), ...this.nodes(ch, "indexSuffix")].sort(
-      (a, b) => (a.location?.startOffset ?? 0) - (b.location?.startOffset ?? 0),
-    );
+    const calls = this.nodes(ch, "callSuffix");
+    const members = this.nodes(ch, "memberSuffix");
+    const indices = this.nodes(ch, "indexSuffix");
+    const kinds = (calls.length ? 1 : 0) + (members.length ? 1 : 0) + (indices.length ? 1 : 0);
+    if (kinds === 0) return expr;
+    // Each list is in source order already; only suffixes of different kinds need merging.
+    const suffixes =
+      kinds === 1 ? (calls.length ? calls : members.length ? members : indices) : [...calls, ...members, ...indices].sort((a, b) => (a.location?.startOffset ?? 0) - (b.location?.startOffset ?? 0));
     const start = this.nodeSpan(n).start;
     for (const s of suffixes) {
       const sc = s.children as Children;
@@ -457,7 +481,7 @@ export function unquote(image: string): string {
 }
 
 /** `##` comment lines directly above a line, joined: the doc of the def or model on that line. */
-function docComments(comments: IToken[], lines: LineMap): Map<number, string> {
+export function docComments(comments: IToken[], lines: LineMap): Map<number, string> {
   const byLine = new Map<number, string>();
   for (const c of comments) {
     const line = c.startLine ?? lines.position(c.startOffset).line;

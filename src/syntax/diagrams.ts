@@ -1,5 +1,5 @@
 import { createSyntaxDiagramsCode } from "chevrotain";
-import { parser } from "./parser.js";
+import { medgParser } from "./parser.js";
 
 /**
  * Where grammar/diagrams.html finds Chevrotain's railroad renderer (scripts and stylesheet):
@@ -14,7 +14,7 @@ const localDiagramsBase = "../node_modules/chevrotain/diagrams/";
  * `npm run grammar` writes it to grammar/diagrams.html.
  */
 export function grammarDiagramsHtml(): string {
-  return createSyntaxDiagramsCode(parser.getSerializedGastProductions(), {
+  return createSyntaxDiagramsCode(medgParser().getSerializedGastProductions(), {
     resourceBase: localDiagramsBase,
     css: `${localDiagramsBase}diagrams.css`,
   });

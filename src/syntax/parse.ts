@@ -1,10 +1,11 @@
-import { EOF, type IRecognitionException, type IToken } from "chevrotain";
+import { EOF, type CstNode, type IRecognitionException, type IToken } from "chevrotain";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type * as A from "./ast.js";
 import { CstToAst } from "./cst-to-ast.js";
-import { parser } from "./parser.js";
+import { parseDirect, parseDirectExpression } from "./direct.js";
+import { medgParser, type MedgParser } from "./parser.js";
 import { LineMap } from "./span.js";
-import { medgLexer, StringLiteral } from "./tokens.js";
+import { allTokens, medgLexer, StringLiteral } from "./tokens.js";
 
 export interface ParseResult {
   module: A.Module;
@@ -76,9 +77,12 @@ function tokenText(name: string): string {
 
 export const MAX_NESTING = 64;
 
-const openers = new Set(["LParen", "LBracket", "LBrace"]);
-const closers = new Set(["RParen", "RBracket", "RBrace"]);
-const prefixes = new Set(["Minus", "Not", "Power"]);
+const typesNamed = (test: (name: string) => boolean) => new Set(allTokens.filter((t) => test(t.name)).map((t) => t.tokenTypeIdx!));
+const openers = typesNamed((n) => n === "LParen" || n === "LBracket" || n === "LBrace");
+const closers = typesNamed((n) => n === "RParen" || n === "RBracket" || n === "RBrace");
+const prefixes = typesNamed((n) => n === "Minus" || n === "Not" || n === "Power");
+/** Tokens that neither open nor end a run of prefix operators. */
+const operands = typesNamed((n) => n === "Number" || n === "Identifier" || n.startsWith("Kw_"));
 
 /**
  * Index of the first token at which brackets, or a run of prefix operators and `**` chains,
@@ -88,17 +92,22 @@ function nestingTooDeep(tokens: readonly IToken[]): number | undefined {
   let depth = 0;
   let run = 0;
   for (let i = 0; i < tokens.length; i++) {
-    const name = tokens[i]!.tokenType.name;
-    if (openers.has(name)) depth++;
-    else if (closers.has(name)) depth = Math.max(0, depth - 1);
-    run = prefixes.has(name) ? run + 1 : name === "Number" || name === "Identifier" || name.startsWith("Kw_") ? run : 0;
+    const type = tokens[i]!.tokenTypeIdx;
+    if (openers.has(type)) depth++;
+    else if (closers.has(type)) depth = Math.max(0, depth - 1);
+    run = prefixes.has(type) ? run + 1 : operands.has(type) ? run : 0;
     if (depth + run > MAX_NESTING) return i;
   }
   return undefined;
 }
 
+export interface ParseOptions {
+  /** False parses with the reference (Chevrotain) parser even when the text has no syntax error. */
+  direct?: boolean;
+}
+
 /** Lex, parse and build the AST. Never throws; every problem is a diagnostic. */
-export function parse(text: string, file: string): ParseResult {
+export function parse(text: string, file: string, options: ParseOptions = {}): ParseResult {
   const lines = new LineMap(text);
   const diagnostics: Diagnostic[] = [];
   const lexed = medgLexer.tokenize(text);
@@ -113,8 +122,6 @@ export function parse(text: string, file: string): ParseResult {
     return { ...t, image: t.image + t.image[0], tokenType: StringLiteral, tokenTypeIdx: StringLiteral.tokenTypeIdx! };
   });
   const lexErrorOffsets = lexed.errors.map((e) => e.offset);
-  // The first parse error right after an unterminated string is the missing quote's doing (it ate the rest of the line).
-  const afterUnterminated = new Set(lexed.tokens.flatMap((t, i) => (t.tokenType.name === "UnterminatedString" && lexed.tokens[i + 1] ? [lexed.tokens[i + 1]!.startOffset] : [])));
   for (const t of tokens)
     if (t.tokenType.name === "Number" && !Number.isFinite(Number(t.image)))
       diagnostics.push(diagnostic("MEDG104", lines.span(file, t.startOffset, (t.endOffset ?? t.startOffset) + 1), `the number ${t.image} is too large to represent`));
@@ -125,12 +132,45 @@ export function parse(text: string, file: string): ParseResult {
     diagnostics.push(diagnostic("MEDG101", lines.span(file, t.startOffset, (t.endOffset ?? t.startOffset) + 1), `expression nested more than ${MAX_NESTING} levels deep; the rest of the file is not read`));
     tokens.length = tooDeep;
   }
-  const build = (cstParse: () => import("chevrotain").CstNode, toks: IToken[]) => {
+  const build = (cstParse: (parser: MedgParser) => CstNode, toks: IToken[]) => {
+    const parser = medgParser();
     parser.input = toks;
-    const cst = cstParse();
+    const cst = cstParse(parser);
     return { cst, errors: [...parser.errors] };
   };
-  const { cst, errors } = build(() => parser.module(), tokens);
+  const interpolation = (sub: string, offset: number): A.Expr => {
+    const subLexed = medgLexer.tokenize(sub);
+    if (subLexed.errors.length === 0 && options.direct !== false) {
+      const conv = new CstToAst(file, lines, offset);
+      const expr = parseDirectExpression(subLexed.tokens, file, lines, offset, (t) => conv.stringLit(t));
+      if (expr) return expr;
+    }
+    const saved = medgParser().input;
+    const { cst: subCst, errors: subErrors } = build((parser) => parser.expression(), subLexed.tokens);
+    medgParser().input = saved;
+    const conv = new CstToAst(file, lines, offset);
+    if (subLexed.errors.length || subErrors.length) {
+      diagnostics.push(diagnostic("MEDG105", lines.span(file, offset, offset + sub.length), `cannot parse '{${sub}}' as an expression`));
+      return { kind: "missing", span: lines.span(file, offset, offset + sub.length) };
+    }
+    return conv.expression(subCst);
+  };
+  const converter = new CstToAst(file, lines, 0, interpolation);
+  const comments = lexed.groups["comments"] ?? [];
+  if (tooDeep === undefined && options.direct !== false) {
+    // Text without syntax errors is parsed directly; the reference parser below handles the rest.
+    const before = diagnostics.length;
+    const stringLit = (t: IToken) => {
+      const lit = converter.stringLit(t);
+      return diagnostics.length === before ? lit : undefined;
+    };
+    const module = parseDirect(tokens, file, lines, comments, stringLit);
+    if (module) return { module, diagnostics, lines, repairs: [] };
+    diagnostics.length = before;
+  }
+  const { cst, errors } = build((parser) => parser.module(), tokens);
+  // The first parse error right after an unterminated string is the missing quote's doing (it ate the rest of the line).
+  const afterUnterminated = new Set(lexed.tokens.flatMap((t, i) => (t.tokenType.name === "UnterminatedString" && lexed.tokens[i + 1] ? [lexed.tokens[i + 1]!.startOffset] : [])));
   let lastErrorEnd = tooDeep !== undefined ? text.length : -1;
   const repairs: [number, number][] = [];
   const tokenBefore = (offset: number): IToken | undefined => {
@@ -165,19 +205,6 @@ export function parse(text: string, file: string): ParseResult {
     repairs.push([previous ? previous.startOffset : start, start]);
     diagnostics.push(diagnostic("MEDG101", lines.span(file, start, end), message(e, previous)));
   }
-  const interpolation = (sub: string, offset: number): A.Expr => {
-    const subLexed = medgLexer.tokenize(sub);
-    const saved = parser.input;
-    const { cst: subCst, errors: subErrors } = build(() => parser.expression(), subLexed.tokens);
-    parser.input = saved;
-    const conv = new CstToAst(file, lines, offset);
-    if (subLexed.errors.length || subErrors.length) {
-      diagnostics.push(diagnostic("MEDG105", lines.span(file, offset, offset + sub.length), `cannot parse '{${sub}}' as an expression`));
-      return { kind: "missing", span: lines.span(file, offset, offset + sub.length) };
-    }
-    return conv.expression(subCst);
-  };
-  const converter = new CstToAst(file, lines, 0, interpolation);
-  const module = converter.module(cst, lexed.groups["comments"] ?? []);
+  const module = converter.module(cst, comments);
   return { module, diagnostics, lines, repairs };
 }

@@ -1,4 +1,4 @@
-import { CstParser, tokenMatcher, type CstNode, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type CstNode, type IToken, type TokenType } from "chevrotain";
 import * as T from "./tokens.js";
 
 const comparisonOps = [T.EqEq, T.NotEq, T.LessEq, T.GreaterEq, T.Less, T.Greater];
@@ -14,8 +14,19 @@ function isAny(token: IToken, types: readonly TokenType[]): boolean {
  */
 export class MedgParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3 });
+    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "onlyOffset", maxLookahead: 3 });
     this.performSelfAnalysis();
+  }
+
+  /**
+   * Where to resynchronise after an error: Chevrotain looks for the next token in the follow sets of
+   * every rule on the stack, flattened anew at each level it unwinds, which is quadratic in the depth
+   * (a tenth of a second for an expression nested MAX_NESTING deep and cut off by parse()). At the
+   * end of the input its answer is always the end of input; this gives that answer at once.
+   */
+  findReSyncTokenType(): TokenType {
+    if (this.LA(1).tokenType === EOF) return EOF;
+    return (CstParser.prototype as unknown as { findReSyncTokenType(this: MedgParser): TokenType }).findReSyncTokenType.call(this);
   }
 
   /** A `|` followed by a statement word ends the pipe: `backbone x | head y | stage …` on one line. */
@@ -461,5 +472,13 @@ export class MedgParser extends CstParser {
   });
 }
 
-export const parser = new MedgParser();
+let instance: MedgParser | undefined;
+
+/**
+ * The parser, built on first use: its self-analysis takes a noticeable part of a cold `medg check`,
+ * and text without syntax errors never needs it (see direct.ts).
+ */
+export function medgParser(): MedgParser {
+  return (instance ??= new MedgParser());
+}
 export type { CstNode };

@@ -20,7 +20,7 @@ export function spanUnion(a: Span, b: Span): Span {
 export class LineMap {
   private readonly starts: number[] = [0];
   constructor(readonly text: string) {
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.starts.push(i + 1);
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) this.starts.push(i + 1);
   }
   position(offset: number): Position {
     const clamped = Math.max(0, Math.min(offset, this.text.length));

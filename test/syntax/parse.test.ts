@@ -2,8 +2,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type * as A from "../../src/syntax/ast.js";
+import { Lexer } from "chevrotain";
 import { parse } from "../../src/syntax/parse.js";
 import type { Span } from "../../src/syntax/span.js";
+import { allTokens, lexerOptions } from "../../src/syntax/tokens.js";
 
 const FILE = "t.medg";
 
@@ -726,3 +728,10 @@ function medgFiles(dir: string): string[] {
   }
   return out.sort();
 }
+
+describe("the lexer", () => {
+  it("has valid token definitions (validated here rather than at every start)", () => {
+    const lexer = new Lexer(allTokens, { ...lexerOptions, deferDefinitionErrorsHandling: true });
+    expect(lexer.lexerDefinitionErrors).toEqual([]);
+  });
+});
