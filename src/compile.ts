@@ -10,6 +10,7 @@ import { checkWeights, weightSources, type WeightsReport } from "./weights/match
 
 export interface CheckedModel extends CompiledModel {
   params: ParamCounts;
+  /** Multiply-accumulates per sample of the nodes that feed an output. */
   macs: number;
   weights: WeightsReport[];
 }

@@ -1,5 +1,6 @@
 import type { CheckedModel } from "../compile.js";
 import { nodeMacs } from "../passes/count-macs.js";
+import { liveNodes } from "../passes/live-nodes.js";
 import { formatShape } from "../ir/types.js";
 
 export interface LayerRow {
@@ -26,12 +27,14 @@ export interface SummaryJson {
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function summarize(m: CheckedModel): SummaryJson {
+  // A node no output uses costs nothing, as in the total.
+  const live = liveNodes(m.graph);
   const layers = m.graph.nodes.map((n) => ({
     path: n.scope,
     op: n.op,
     output: n.outputs.map((o) => formatShape(o.type.shape)).join(" "),
     params: n.params.filter((p) => !p.buffer).reduce((s, p) => s + numel(p.shape), 0),
-    macs: nodeMacs(n),
+    macs: live.has(n) ? nodeMacs(n) : 0,
   }));
   return {
     model: m.name,

@@ -1,5 +1,6 @@
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { frozenAfter, type CompiledModel } from "../semantics/model.js";
+import { isChannelsLast } from "./channel-axis.js";
 
 /** Domain lints over a compiled model and its plan (MEDG4xx/5xx warnings). */
 export function lintModel(model: CompiledModel): Diagnostic[] {
@@ -17,11 +18,15 @@ export function lintModel(model: CompiledModel): Diagnostic[] {
   return out;
 }
 
-/** `head linear` fed a feature map would mix spatial positions: it needs the pooled vector. */
+/**
+ * `head linear` fed a channels-first feature map [N, C, H, W] acts on its width: the head needs
+ * the pooled vector. On a channels-last map [N, H, W, C] (Swin, SegFormer) it is the intended
+ * per-position projection of the features.
+ */
 function headOnFeatureMap(model: CompiledModel): Diagnostic[] {
   const first = model.graph.nodes.find((n) => n.params.some((p) => p.role === "head"));
   const input = first?.inputs[0];
-  if (!first || first.op !== "linear" || !input || input.type.shape.length < 4) return [];
+  if (!first || first.op !== "linear" || !input || input.type.shape.length < 4 || isChannelsLast(input)) return [];
   const source = input.producer ? input.producer.scope || input.producer.op : "the input";
   return [
     diagnostic("MEDG302", first.span, `head linear expects 1 input of rank 2, got [${input.type.shape.join(", ")}] from ${source} (add a pooling op such as gap)`, {

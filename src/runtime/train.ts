@@ -1,7 +1,7 @@
 /**
  * The training loop of emitted programs. One run: open the data, build the sample pipeline
  * (decode → prepare → augment → normalize, every random draw from a stream of the seed named after
- * the epoch and the file), then the plan's stages in order. Each stage freezes what it says
+ * the epoch and the file's path relative to the data root), then the plan's stages in order. Each stage freezes what it says
  * (frozen parameters are never handed to the optimizer, and batch norm under them runs in
  * inference mode), gets a fresh optimizer and its schedule, and ends early when the monitored
  * metric stops improving. After every epoch: validation metrics, `last` checkpoint with optimizer
@@ -155,7 +155,7 @@ function openData(o: RunTrainingOptions): { dataset: Dataset; source: string } {
 const CROPS = new Set(["crop", "center_crop", "random_resized_crop"]);
 
 /** decode → prepare → augment (training) → prepare → normalize, with prepared images cached. */
-class SamplePipeline {
+export class SamplePipeline {
   private readonly cache = new Map<string, RuntimeImage>();
   private cached = 0;
   readonly spec: PrepareSpec;
@@ -196,7 +196,7 @@ class SamplePipeline {
   }
 
   train(sample: Sample, epoch: number): Float32Array {
-    const rng = createRng(this.seed, `augment/${epoch}/${sample.path}`);
+    const rng = createRng(this.seed, `augment/${epoch}/${sample.id}`);
     return this.finish(augment(this.base(sample), this.plan.augment, rng));
   }
 
@@ -231,7 +231,7 @@ function statsOver(plan: ProgramPlan, images: readonly (() => RuntimeImage)[], s
  * by nearest neighbour with it, and moved by the same geometric augmentations (`augmentPair`).
  * Targets leave as class indices [H, W] (single-label) or a multi-hot map [K, H, W] (multi-label).
  */
-class SegmentationPipeline {
+export class SegmentationPipeline {
   private readonly cache = new Map<string, { image: RuntimeImage; mask: RuntimeImage }>();
   private cached = 0;
   readonly spec: PrepareSpec;

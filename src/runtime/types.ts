@@ -61,6 +61,11 @@ export interface MetricReport {
 /** One image of a dataset before decoding. */
 export interface Sample {
   path: string;
+  /**
+   * The image's path relative to the data root (`train/normal/img0.png`), or as the CSV lists it:
+   * it names the sample's random streams, so a run does not depend on where the data folder lies.
+   */
+  id: string;
   /** Class index (single-label) or class indices (multi-label). */
   label: number | number[];
   split: "train" | "val" | "test";

@@ -17,6 +17,25 @@ describe("activations", () => {
     expect(apply("softmax", { axis: -1 }, ["N", 197, 197]).attrs).toEqual({ axis: 2 });
   });
 
+  it("prelu has PyTorch's one slope (init 0.25) by default, or one per channel, and no MACs", () => {
+    const one = apply("prelu", {}, ["N", 16, 7, 7]);
+    expect(one.outputs).toEqual([["N", 16, 7, 7]]);
+    expect(one.attrs).toEqual({ num_parameters: 1, init: 0.25 });
+    expect(one.params).toEqual([{ name: "weight", shape: [1], init: { kind: "constant", value: 0.25 } }]);
+    expect(one.macs).toBe(0);
+    expect(apply("prelu", {}, ["N"]).outputs).toEqual([["N"]]);
+    const each = apply("prelu", { num_parameters: 16, init: 0.1 }, ["N", 16, 7, 7]);
+    expect(each.params).toEqual([{ name: "weight", shape: [16], init: { kind: "constant", value: 0.1 } }]);
+    expect(apply("prelu", { num_parameters: 8 }, ["N", 8]).params[0]!.shape).toEqual([8]);
+  });
+
+  it("rejects per-channel prelu slopes that do not match the channels", () => {
+    const e = failure("prelu", { num_parameters: 8 }, ["N", 16, 7, 7]);
+    expect(e.code).toBe("MEDG301");
+    expect(e.message).toBe("prelu(num_parameters=8) needs 1 or the 16 channels (dim 1) of [N, 16, 7, 7] from in0");
+    expect(failure("prelu", { num_parameters: 4 }, ["N"]).code).toBe("MEDG302");
+  });
+
   it("rejects a softmax axis out of range", () => {
     const e = failure("softmax", { axis: 3 }, ["N", 10]);
     expect(e.code).toBe("MEDG306");

@@ -220,8 +220,15 @@ const resizeRule: Rule = (s, x) => {
   return { text: `${pick(["resize", "upsample"], x.e)}(${args.join(", ")})`, state: map(m.c, sp) };
 };
 
+/** prelu with one slope, or one per entry of dim 1 as nn.PReLU(num_parameters) has (the channels of a map). */
+const preluRule: Rule = (s, x, l) => {
+  const dim1 = s.kind === "tokens" ? s.t : s.kind === "last" ? s.h : s.c;
+  return same(s, `${l.next()}: prelu${x.a % 2 ? `(${dim1})` : ""}`);
+};
+
 const mapRules: Rule[] = [
   (s, x) => same(s, pick(ACTIVATIONS, x.a)),
+  preluRule,
   (s, x, l) => {
     const m = s as MapState;
     const r = m.sp.length;
@@ -410,6 +417,7 @@ const mhsaRule: Rule = (s, x, l) => {
 
 const tokenRules: Rule[] = [
   (s, x) => same(s, pick(ACTIVATIONS, x.a)),
+  preluRule,
   (s, x, l) => ({ text: `${l.next()}: linear(${1 + (x.a % 8)}${x.b % 3 === 2 ? ", bias=false" : ""})`, state: { ...(s as TokenState), c: 1 + (x.a % 8) } }),
   (s, x, l) => (wellConditioned(s.c) ? same(s, `${l.next()}: ln(eps=${eps(x.b)}${x.a % 3 === 2 ? ", affine=false" : ""})`) : null),
   (s, _x, l) => ({ text: `${l.next()}: class_token`, state: { ...(s as TokenState), t: (s as TokenState).t + 1 } }),
@@ -433,6 +441,7 @@ type LastState = Extract<State, { kind: "last" }>;
 
 const lastRules: Rule[] = [
   (s, x) => same(s, pick(ACTIVATIONS, x.a)),
+  preluRule,
   (s, x, l) => (wellConditioned(s.c) ? same(s, `${l.next()}: ln(eps=${eps(x.b)})`) : null),
   (s, x, l) => ({ text: `${l.next()}: linear(${1 + (x.a % 8)})`, state: { ...(s as LastState), c: 1 + (x.a % 8) } }),
   (s, _x, l) => same(s, `${l.next()}: layer_scale(axis=-1)`),
@@ -454,6 +463,7 @@ const lastRules: Rule[] = [
 
 const vecRules: Rule[] = [
   (s, x) => same(s, pick(ACTIVATIONS, x.a)),
+  preluRule,
   (s, x, l) => ({ text: `${l.next()}: linear(${1 + (x.a % 8)})`, state: { kind: "vec", c: 1 + (x.a % 8) } }),
   (s, x, l) => (wellConditioned(s.c) ? same(s, `${l.next()}: ln(eps=${eps(x.b)})`) : null),
   (s, _x, l) => same(s, `${l.next()}: bn`),

@@ -92,6 +92,9 @@ describe("reference interpreter", () => {
     close(act("relu"), [0, 0, 0, 0.5, 3]);
     close(act("relu6"), [0, 0, 0, 0.5, 3]);
     close(act("leaky_relu(0.1)"), [-0.4, -0.1, 0, 0.5, 3]);
+    close(one("image(1, 1, 5)", "a: prelu", x, { "a.weight": [0.5] }), [-2, -0.5, 0, 0.5, 3]);
+    // One slope per channel: channel 0 keeps 0.5, channel 1 takes 2.
+    close(one("image(2, 1, 2)", "a: prelu(2)", [-1, 1, -1, 3], { "a.weight": [0.5, 2] }), [-0.5, 1, -2, 3]);
     close(act("hardswish"), [0, -1 / 3, 0, (0.5 * 3.5) / 6, 3]);
     close(act("hardsigmoid"), [0, 2 / 6, 0.5, 3.5 / 6, 1]);
     close(act("sigmoid"), x.map((v) => 1 / (1 + Math.exp(-v))));

@@ -743,6 +743,11 @@ function evaluate(node: Node, xs: Tensor[], values: Params): Tensor[] {
       return [map(x, relu6)];
     case "leaky_relu":
       return [map(x, (v) => (v > 0 ? v : num("slope") * v))];
+    case "prelu": {
+      // nn.PReLU: one slope for all, or one per channel (dim 1).
+      const w = req("weight");
+      return [w.length === 1 ? map(x, (v) => (v > 0 ? v : w[0]! * v)) : perChannel(x, (v, c) => (v > 0 ? v : w[c]! * v))];
+    }
     case "gelu":
       return [
         map(x, a["approximate"] === "tanh" ? (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))) : (v) => 0.5 * v * (1 + erf(v / Math.SQRT2))),

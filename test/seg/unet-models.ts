@@ -32,7 +32,7 @@ export interface SegModel {
   roles: string;
   /** The reference names its parameters otherwise (timm's EfficientNet): counts and shapes only. */
   otherNames?: boolean;
-  /** Reference entries the medg model lacks on purpose (PReLU slopes, unused heads). */
+  /** Reference entries the medg model lacks on purpose (the unused deep-supervision heads). */
   missing?: RegExp;
   /** Spatial sizes it accepts (multiples of its total stride). */
   sizes: number[];
@@ -130,7 +130,7 @@ export const segModels: SegModel[] = [
     manifest: "monai_unet",
     channels: 1,
     classes: 2,
-    roles: "backbone monai_unet(classes=2)",
+    roles: "backbone monai_unet(classes=2, act=relu)",
     sizes: [16, 48, 96],
     small: 16,
     bad: { size: 50, multiple: 16 },
@@ -140,29 +140,27 @@ export const segModels: SegModel[] = [
     manifest: "monai_unet_res",
     channels: 1,
     classes: 2,
-    roles: "backbone monai_unet(classes=2, num_res_units=2, norm=bn)",
+    roles: "backbone monai_unet(classes=2, num_res_units=2, act=relu, norm=bn)",
     sizes: [16, 64, 96],
     small: 16,
     bad: { size: 90, multiple: 16 },
   },
   {
-    name: "MONAI residual UNet (instance norm; ReLU for MONAI's default PReLU)",
+    name: "MONAI residual UNet (instance norm, PReLU)",
     manifest: "monai_unet_res_prelu",
     channels: 1,
     classes: 2,
     roles: "backbone monai_unet(classes=2, num_res_units=2)",
-    missing: /\.adn\.A\.weight$/,
     sizes: [32, 96],
     small: 16,
     bad: { size: 24, multiple: 16 },
   },
   {
-    name: "MONAI AttentionUnet (ReLU for the merge convs' PReLU)",
+    name: "MONAI AttentionUnet",
     manifest: "monai_attention_unet",
     channels: 1,
     classes: 2,
     roles: "backbone monai_attention_unet(classes=2)",
-    missing: /\.merge\.adn\.A\.weight$/,
     sizes: [16, 64, 96],
     small: 16,
     bad: { size: 100, multiple: 16 },
@@ -206,8 +204,10 @@ export const smallCases: { fixture: string; channels: number; size: number; role
   { fixture: "unet_smp_resnet18", channels: 3, size: 32, roles: "backbone resnet18 | decoder unet(32, 16, 16, 8, 8) | head seg_conv(k=3, classes=2)" },
   { fixture: "unet_milesial_bn", channels: 1, size: 32, roles: "backbone unet2015(classes=2, base=8, norm=bn)" },
   { fixture: "unet_milesial", channels: 1, size: 32, roles: "backbone unet2015(classes=2, base=8)" },
-  { fixture: "unet_monai_res", channels: 1, size: 16, roles: "backbone monai_unet(widths=[4, 8, 16, 32], strides=[2, 2, 2], num_res_units=2, norm=bn, classes=2)" },
-  { fixture: "unet_monai", channels: 1, size: 16, roles: "backbone monai_unet(widths=[4, 8, 16], strides=[2, 2], classes=2)" },
+  { fixture: "unet_monai_res", channels: 1, size: 16, roles: "backbone monai_unet(widths=[4, 8, 16, 32], strides=[2, 2, 2], num_res_units=2, act=relu, norm=bn, classes=2)" },
+  { fixture: "unet_monai", channels: 1, size: 16, roles: "backbone monai_unet(widths=[4, 8, 16], strides=[2, 2], act=relu, classes=2)" },
+  { fixture: "unet_monai_res_prelu", channels: 1, size: 16, roles: "backbone monai_unet(widths=[4, 8, 16, 32], strides=[2, 2, 2], num_res_units=2, classes=2)" },
+  { fixture: "unet_monai_prelu", channels: 1, size: 16, roles: "backbone monai_unet(widths=[4, 8, 16], strides=[2, 2], classes=2)" },
   { fixture: "unet_monai_attention", channels: 1, size: 16, roles: "backbone monai_attention_unet(widths=[4, 8, 16, 32], strides=[2, 2, 2], classes=2)" },
   { fixture: "unet_monai_unetpp", channels: 1, size: 32, roles: "backbone monai_unetpp(features=[4, 4, 8, 8, 16, 4], classes=2, deep_supervision=true)" },
 ];

@@ -24,6 +24,8 @@ function fnv1a(name: string): number {
 function synthetic(name: string, shape: readonly number[]): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const u = randomData(n, fnv1a(name));
+  // PReLU slopes, well away from 0 (ReLU) and 1 (identity).
+  if (name.endsWith(".A.weight")) return u.map((v) => 0.25 + 0.2 * v);
   if (name.endsWith("running_var") || (name.endsWith(".weight") && shape.length === 1)) return u.map((v) => 1 + 0.5 * v);
   if (shape.length >= 2) return u.map((v) => v / Math.sqrt(n / shape[0]!));
   return u.map((v) => 0.2 * v);

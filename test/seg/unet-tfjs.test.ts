@@ -1,6 +1,6 @@
 /**
  * The U-Net family in both backends: the emitted tfjs program and onnxruntime, on the same weights
- * (the init rules' values, batch-norm statistics and affine parameters made random) and input,
+ * (the init rules' values, norm statistics, affine parameters and PReLU slopes made random) and input,
  * agree within 1e-4 of the output's largest magnitude.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -47,6 +47,7 @@ function weightsFor(model: CheckedModel): Map<string, Float32Array> {
     else if (name.endsWith("running_mean")) values.set(name, u.map((x) => 0.3 * x));
     else if ((op === "bn" || op === "instance_norm") && name.endsWith(".weight")) values.set(name, u.map((x) => 1 + 0.5 * x));
     else if ((op === "bn" || op === "instance_norm") && name.endsWith(".bias")) values.set(name, u.map((x) => 0.2 * x));
+    else if (op === "prelu") values.set(name, u.map((x) => 0.25 + 0.2 * x));
   }
   return values;
 }

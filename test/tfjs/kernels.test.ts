@@ -7,7 +7,7 @@ import { opNames, type OpName } from "../../src/ir/ops/index.js";
 import { swinRelativePositionIndex } from "../../src/ir/ops/transformer.js";
 import { createForwardContext } from "../../src/runtime/kernels/context.js";
 import { opKernels } from "../../src/runtime/kernels/index.js";
-import { Act } from "../../src/runtime/kernels/layout.js";
+import { Act, channelsLast, identity, logical } from "../../src/runtime/kernels/layout.js";
 import { expectClose, infer, random, randomParams, run, tf, tfjs, type LayoutChoice } from "./harness.js";
 import * as R from "./reference.js";
 import { nd, type Nd } from "./reference.js";
@@ -137,6 +137,14 @@ const cases: Case[] = [
   act("relu"),
   act("relu6"),
   act("leaky_relu", { slope: 0.1 }),
+  { name: "prelu one slope", op: "prelu", args: {}, inputs: [[2, 3, 4, 5]], reference: (x, p) => [R.elementwise(x[0]!, (v) => (v > 0 ? v : p.weight!.data[0]! * v))] },
+  {
+    name: "prelu per channel",
+    op: "prelu",
+    args: { num_parameters: 3 },
+    inputs: [[2, 3, 4, 5]],
+    reference: (x, p) => [R.map(x[0]!.shape, (i) => (R.at(x[0]!, i) > 0 ? R.at(x[0]!, i) : p.weight!.data[i[1]!]! * R.at(x[0]!, i)))],
+  },
   act("gelu", { approximate: "none" }),
   act("gelu", { approximate: "tanh" }),
   act("silu"),
@@ -418,6 +426,28 @@ describe("gradients", () => {
   const convSpec = (a: Record<string, unknown>) => ({ strides: a.strides as number[], pads: a.pads as number[], dilations: a.dilations as number[], group: a.group as number });
   const conv: Ref = (x, p, a) => R.conv(x, p.weight!, null, convSpec(a));
   const convT: Ref = (x, p, a) => R.convTranspose(x, p.weight!, null, { ...convSpec(a), outputPadding: a.outputPadding as number[] });
+
+  it.each([1, 3])("prelu with %i slope(s): the slopes get Σ x·g over negative x (per channel), the input g or slope·g", (count) => {
+    const shape = [2, 3, 4, 5];
+    const inf = infer("prelu", { num_parameters: count }, [shape]);
+    const [x, g, w] = [random(shape, 21), random(shape, 22), random([count], 23)];
+    const at = (t: Nd, i: number) => t.data[i]!;
+    const channel = (i: number) => (count === 1 ? 0 : Math.floor(i / 20) % 3);
+    for (const layout of ["logical", "channels_last"] as const) {
+      const gt = tf.tensor(Float32Array.from(g.data), shape);
+      const physical = layout === "logical" ? identity(4) : channelsLast(4);
+      const loss = (xt: tf.Tensor, wt: tf.Tensor) => {
+        const input = new Act(tf.transpose(xt, physical) as never, physical);
+        const y = opKernels.prelu(createForwardContext(tfjs, { training: true }), [input], { weight: wt as never }, inf.attrs as never) as Act;
+        return tf.sum(tf.mul(logical(tfjs, y) as unknown as tf.Tensor, gt));
+      };
+      const [dx, dw] = tf.grads(loss)([tf.tensor(Float32Array.from(x.data), shape), tf.tensor(Float32Array.from(w.data), [count])]);
+      const wantW = new Array<number>(count).fill(0);
+      for (let i = 0; i < x.data.length; i++) if (at(x, i) <= 0) wantW[channel(i)]! += at(x, i) * at(g, i);
+      Array.from(dw!.dataSync()).forEach((v, c) => expect(v).toBeCloseTo(wantW[c]!, 4));
+      Array.from(dx!.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(at(x, i) > 0 ? at(g, i) : at(w, channel(i)) * at(g, i), 5));
+    }
+  });
 
   it("bilinear resize of a non-square image (tf.image.resizeBilinear's gradient fails there)", () => {
     adjointCheck("resize", { size: [5, 9], mode: "bilinear" }, [1, 2, 3, 4], (x, _p, a) => R.resize(x, a.sizes as number[], "bilinear", false, null));

@@ -115,6 +115,27 @@ describe("runTraining", () => {
     expect(r.best?.epoch).toBe(1);
   });
 
+  it("learns PReLU slopes, one shared and one per channel, in the emitted program", async () => {
+    const prelu = await buildProgram(`model slopes {
+  task classify(classes=["lesion", "normal"])
+  input image(1, 16, 16)
+  backbone c1: conv(4, 3, s=2) | a1: prelu | c2: conv(4, 3, s=2) | a2: prelu(num_parameters=4) | gap
+  head linear
+  stage epochs 1, lr 1e-2
+}
+`);
+    expect(prelu.initial.get("backbone.a1.weight")).toEqual(Float32Array.of(0.25));
+    expect(prelu.initial.get("backbone.a2.weight")).toEqual(new Float32Array(4).fill(0.25));
+    const r = await runTraining({ tf: tfjs, model: prelu.model, plan: prelu.plan, initial: prelu.initial, data, out: join(scratch, "prelu"), io: quietIo() });
+    expect(r.status).toBe("completed");
+    const last = loadCheckpoint(join(scratch, "prelu", "last.safetensors")).values;
+    for (const name of ["backbone.a1.weight", "backbone.a2.weight"]) {
+      const slopes = last.get(name)!;
+      expect(slopes.every(Number.isFinite), name).toBe(true);
+      expect(slopes.every((v) => v !== 0.25), name).toBe(true);
+    }
+  });
+
   it("reports a data set whose classes do not match the model's outputs", async () => {
     const three = await buildProgram(twoStage.replace('classes=["lesion", "normal"]', "classes=3"));
     await expect(runTraining({ tf: tfjs, model: three.model, plan: three.plan, initial: three.initial, data, out: join(scratch, "mismatch"), io: quietIo() })).rejects.toThrow(

@@ -19,7 +19,7 @@ export const opTable: ReadonlyMap<string, OpDef> = new Map(
 export const opNames = [
   "conv", "dwconv", "conv_transpose",
   "bn", "gn", "ln", "ln2d", "instance_norm",
-  "relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "hardswish", "hardsigmoid", "tanh", "softmax", "identity",
+  "relu", "relu6", "leaky_relu", "prelu", "gelu", "silu", "sigmoid", "hardswish", "hardsigmoid", "tanh", "softmax", "identity",
   "maxpool", "avgpool", "gap", "gmp", "adaptive_avgpool", "adaptive_maxpool",
   "linear",
   "dropout", "stochastic_depth", "add", "mul", "concat", "split", "reshape", "flatten", "permute", "transpose",

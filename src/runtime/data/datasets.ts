@@ -117,6 +117,9 @@ function isDir(path: string): boolean {
   }
 }
 
+/** `path` relative to `root` with forward slashes, the same on every platform. */
+const relativeId = (root: string, path: string) => relative(root, path).split(sep).join("/");
+
 const sortedText = (xs: readonly string[]) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 export interface ImageFolderOptions {
@@ -160,7 +163,7 @@ export function openImageFolder(dir: string, opts: ImageFolderOptions = {}): Dat
       const files = listImages(classDir);
       if (files.length === 0 && split !== "val" && split !== "test")
         errors.push(`${classDir}: class '${name}' is empty (no ${imageExtensions.join(", ")} files)`);
-      for (const path of files) got.push({ path, label, split: split ?? "train" });
+      for (const path of files) got.push({ path, id: relativeId(root, path), label, split: split ?? "train" });
     }
     return got;
   };
@@ -174,7 +177,7 @@ export function openImageFolder(dir: string, opts: ImageFolderOptions = {}): Dat
       train,
       valSplit,
       (s) => String(s.label),
-      (s) => relative(root, s.path).split(sep).join("/"),
+      (s) => s.id,
     );
     train.forEach((s, i) => samples.push({ ...s, split: splits[i]! }));
   }
@@ -341,19 +344,17 @@ export function openCsv(path: string, opts: CsvOptions = {}): DatasetResult {
   };
   const order = rows.map((_, i) => i);
   const needSplit = order.filter((i) => rows[i]!.split === undefined);
-  // Rows are told apart by path (and by occurrence, for a path listed twice), never by position.
+  // Rows are told apart by path as listed (and by occurrence, for a path listed twice), never by
+  // position; the same ids name each sample's random streams.
   const seen = new Map<string, number>();
-  const ids = new Map(
-    needSplit.map((i) => {
-      const rel = rows[i]!.rel;
-      const k = seen.get(rel) ?? 0;
-      seen.set(rel, k + 1);
-      return [i, k === 0 ? rel : `${rel}#${k}`];
-    }),
-  );
-  const drawn = stratifiedSplit(needSplit, valSplit, key, (i) => ids.get(i)!);
+  const ids = rows.map((row) => {
+    const k = seen.get(row.rel) ?? 0;
+    seen.set(row.rel, k + 1);
+    return k === 0 ? row.rel : `${row.rel}#${k}`;
+  });
+  const drawn = stratifiedSplit(needSplit, valSplit, key, (i) => ids[i]!);
   const splits = new Map(needSplit.map((i, k) => [i, drawn[k]!]));
-  const samples: Sample[] = rows.map((row, i) => ({ path: row.path, label: labels[i]!, split: row.split ?? splits.get(i)! }));
+  const samples: Sample[] = rows.map((row, i) => ({ path: row.path, id: ids[i]!, label: labels[i]!, split: row.split ?? splits.get(i)! }));
   return { ok: true, dataset: { classNames, multilabel, samples } };
 }
 

@@ -2,6 +2,7 @@
 import type { Tensor, Tf } from "../types.js";
 import type { Kernel } from "./context.js";
 import { Act, relayout, withAxisLast } from "./layout.js";
+import { vectorAlong } from "./util.js";
 
 function elementwise<A = Record<string, never>>(f: (tf: Tf, t: Tensor, a: A) => Tensor): Kernel<A> {
   return (ctx, [x], _w, a) => new Act(f(ctx.tf, x!.t, a), x!.layout);
@@ -23,10 +24,18 @@ export const softmax: Kernel<{ axis: number }> = (ctx, [x], _w, a) => {
   return new Act(ctx.tf.softmax(moved.t), moved.layout);
 };
 
+/** One slope for every element, or one per channel (logical dim 1, wherever it sits physically); tf.prelu's gradient reaches the slopes. */
+export const prelu: Kernel<{ num_parameters: number }> = (ctx, [x], w, a) => {
+  const t = x!.t;
+  const slope = a.num_parameters === 1 ? ctx.tf.reshape(w.weight!, []) : vectorAlong(ctx.tf, w.weight!, t.rank, x!.axis(1));
+  return new Act(ctx.tf.prelu(t, slope), x!.layout);
+};
+
 export const activationKernels = {
   relu: elementwise((tf, t) => tf.relu(t)),
   relu6: elementwise((tf, t) => tf.relu6(t)),
   leaky_relu: elementwise<{ slope: number }>((tf, t, a) => tf.leakyRelu(t, a.slope)),
+  prelu,
   gelu: elementwise<{ approximate: string }>((tf, t, a) => gelu(tf, t, a.approximate)),
   silu: elementwise((tf, t) => tf.mul(t, tf.sigmoid(t))),
   sigmoid: elementwise((tf, t) => tf.sigmoid(t)),

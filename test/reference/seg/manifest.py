@@ -18,10 +18,10 @@ ConvTranspose2d multiply-accumulates at macs_input, batch 1), entries (state_dic
 num_batches_tracked left out, [name, shape, "param" | "buffer"]). `prefixes` maps the reference's
 top-level modules to medg roles where the medg model is split into roles.
 
-`manifest.py outputs` writes test/seg/fixtures/unet_*.expected.safetensors: small configurations of
-the same networks run in eval mode on fixed inputs, every parameter and buffer set to values
-computed from its medg name (synthetic() below, the same rule as test/seg/unet-pytorch.test.ts),
-so only the outputs are stored.
+`manifest.py outputs [smp|milesial|monai …]` writes test/seg/fixtures/unet_*.expected.safetensors (for
+the libraries named, all by default): small configurations of the same networks run in eval mode on
+fixed inputs, every parameter and buffer set to values computed from its medg name (synthetic()
+below, the same rule as test/seg/unet-pytorch.test.ts), so only the outputs are stored.
 """
 
 import json
@@ -299,7 +299,9 @@ def synthetic(name, shape):
 
     n = int(np.prod(shape)) if len(shape) else 1
     u = lcg_uniform(n, fnv1a(name)).astype(np.float64)
-    if name.endswith("running_var") or (name.endswith(".weight") and len(shape) == 1):
+    if name.endswith(".A.weight"):  # PReLU slopes, well away from 0 (ReLU) and 1 (identity)
+        v = 0.25 + 0.2 * u
+    elif name.endswith("running_var") or (name.endswith(".weight") and len(shape) == 1):
         v = 1 + 0.5 * u
     elif len(shape) >= 2:
         v = u / np.sqrt(n / shape[0])
@@ -321,13 +323,13 @@ def write_safetensors(path, tensors):
         f.write(len(head).to_bytes(8, "little") + head + b"".join(blobs))
 
 
-def run_fixture(name, model, to_medg, channels, size, zero=()):
+def run_fixture(name, model, to_medg, channels, size):
     """Loads synthetic values (by medg name), runs one [1, C, size, size] input, writes the outputs."""
     state = model.state_dict()
     for key, t in state.items():
         if key.endswith("num_batches_tracked"):
             continue
-        t.copy_(torch.zeros_like(t) if any(key.endswith(z) for z in zero) else synthetic(to_medg(key), list(t.shape)))
+        t.copy_(synthetic(to_medg(key), list(t.shape)))
     model.eval()
     x = lcg_uniform(channels * size * size, 1).reshape(1, channels, size, size)
     with torch.no_grad():
@@ -338,9 +340,21 @@ def run_fixture(name, model, to_medg, channels, size, zero=()):
     print(name, [list(o.shape) for o in outs])
 
 
-def outputs():
+def backbone(k):
+    return "backbone." + k
+
+
+def outputs(which):
     torch.manual_seed(0)
-    backbone = lambda k: "backbone." + k  # noqa: E731
+    if "smp" in which:
+        outputs_smp()
+    if "milesial" in which:
+        outputs_milesial()
+    if "monai" in which:
+        outputs_monai()
+
+
+def outputs_smp():
     sys.path.insert(0, os.environ["SMP_SRC"])
     stub_modules()
     import segmentation_models_pytorch as smp
@@ -356,6 +370,8 @@ def outputs():
     model = smp.Unet("resnet18", encoder_weights=None, decoder_channels=(32, 16, 16, 8, 8), classes=2)
     run_fixture("unet_smp_resnet18", model, smp_name, 3, 32)
 
+
+def outputs_milesial():
     sys.path.insert(0, os.environ["UNET_SRC"])
     from unet.unet_parts import DoubleConv, Down, OutConv, Up
 
@@ -391,6 +407,8 @@ def outputs():
     run_fixture("unet_milesial_bn", SmallUNet(True), backbone, 1, 32)
     run_fixture("unet_milesial", SmallUNet(False), backbone, 1, 32)
 
+
+def outputs_monai():
     sys.path.insert(0, os.environ["MONAI_SRC"])
     from monai.networks.nets import AttentionUnet, BasicUNetPlusPlus, UNet
 
@@ -400,11 +418,16 @@ def outputs():
         backbone, 1, 16,
     )
     run_fixture("unet_monai", UNet(2, 1, 2, channels=(4, 8, 16), strides=(2, 2), act="relu"), backbone, 1, 16)
-    # PReLU with slope 0 is ReLU, what medg's merge convs have until it has a prelu operator.
+    run_fixture(
+        "unet_monai_res_prelu",
+        UNet(2, 1, 2, channels=(4, 8, 16, 32), strides=(2, 2, 2), num_res_units=2),
+        backbone, 1, 16,
+    )
+    run_fixture("unet_monai_prelu", UNet(2, 1, 2, channels=(4, 8, 16), strides=(2, 2)), backbone, 1, 16)
     run_fixture(
         "unet_monai_attention",
         AttentionUnet(2, 1, 2, channels=(4, 8, 16, 32), strides=(2, 2, 2)),
-        backbone, 1, 16, zero=("adn.A.weight",),
+        backbone, 1, 16,
     )
     run_fixture(
         "unet_monai_unetpp",
@@ -414,8 +437,8 @@ def outputs():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["outputs"]:
-        outputs()
+    if sys.argv[1:2] == ["outputs"]:
+        outputs(sys.argv[2:] or ["smp", "milesial", "monai"])
         sys.exit(0)
     which = sys.argv[1:] or ["smp", "milesial", "monai"]
     if "smp" in which:

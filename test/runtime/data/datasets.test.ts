@@ -150,10 +150,10 @@ describe("openCsv", () => {
     const ds = ok(openCsv(csv, { image_col: "file", label_col: "diagnosis", split_col: "fold" }));
     expect(ds.classNames).toEqual(["normal", "pneumonia"]);
     expect(ds.samples).toEqual([
-      { path: join(d, "imgs/img0.png"), label: 1, split: "train" },
-      { path: join(d, "imgs/img1.png"), label: 0, split: "train" },
-      { path: join(d, "imgs/img2.png"), label: 0, split: "val" },
-      { path: join(d, "imgs/img3.png"), label: 1, split: "test" },
+      { path: join(d, "imgs/img0.png"), id: "imgs/img0.png", label: 1, split: "train" },
+      { path: join(d, "imgs/img1.png"), id: "imgs/img1.png", label: 0, split: "train" },
+      { path: join(d, "imgs/img2.png"), id: "imgs/img2.png", label: 0, split: "val" },
+      { path: join(d, "imgs/img3.png"), id: "imgs/img3.png", label: 1, split: "test" },
     ]);
   });
 

@@ -1,6 +1,7 @@
 /** Activations: one ONNX op each where ONNX has it, else the formula PyTorch's exporter writes. */
 import { float, int, str } from "../builder.js";
 import type { Lowering, LoweringContext } from "../lowering.js";
+import { perChannel } from "./norm.js";
 
 const unary =
   (opType: string): Lowering =>
@@ -14,6 +15,12 @@ export const hardswish = unary("HardSwish");
 export const relu6: Lowering = (ctx) => [ctx.op("Clip", [ctx.input(), ctx.scalar(0), ctx.scalar(6)])];
 
 export const leakyRelu: Lowering = (ctx) => [ctx.op("LeakyRelu", [ctx.input()], { alpha: float(ctx.attr<number>("slope")) })];
+
+/** PRelu broadcasts its slope against X from the right: one slope as [1], per-channel slopes as [C, 1, …]. */
+export const prelu: Lowering = (ctx) => {
+  const slope = ctx.attr<number>("num_parameters") === 1 ? ctx.param("weight") : perChannel(ctx, "weight", ctx.inputShape().length);
+  return [ctx.op("PRelu", [ctx.input(), slope])];
+};
 
 /** PyTorch's hardsigmoid is relu6(x + 3) / 6; ONNX's default slope is 0.2, so both are given. */
 export const hardsigmoid: Lowering = (ctx) => [ctx.op("HardSigmoid", [ctx.input()], { alpha: float(1 / 6), beta: float(0.5) })];

@@ -23,6 +23,7 @@ export const lowerings: Readonly<Record<OpName, Lowering>> = {
   relu: activation.relu,
   relu6: activation.relu6,
   leaky_relu: activation.leakyRelu,
+  prelu: activation.prelu,
   gelu: activation.gelu,
   silu: activation.silu,
   sigmoid: activation.sigmoid,

@@ -19,7 +19,7 @@ export const bn: Lowering = (ctx) => {
 };
 
 /** A per-channel vector [C] as [C, 1, …] so it broadcasts against [N, C, ...spatial]. */
-function perChannel(ctx: LoweringContext, suffix: string, rank: number): string {
+export function perChannel(ctx: LoweringContext, suffix: string, rank: number): string {
   const p = ctx.paramValue(suffix);
   const dims = [p.shape[0]!, ...new Array<number>(rank - 2).fill(1)];
   if (rank === 2) return ctx.param(suffix);
