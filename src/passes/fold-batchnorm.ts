@@ -3,8 +3,9 @@ import type { Graph, Node, Param } from "../ir/graph.js";
 /**
  * Folds each inference-mode `bn` into the conv or linear layer that alone feeds it:
  *   s = γ / sqrt(var + eps),  W' = W · s (per output channel),  b' = (b − mean) · s + β.
- * The layer gains a bias (`<layer>.bias`, attrs.bias = true) if it had none; the bn node, its
- * parameters and their values go. Returns the number of bns folded.
+ * The layer's weight array is scaled in place, its bias array replaced; the layer gains a bias
+ * (`<layer>.bias`, attrs.bias = true) if it had none; the bn node, its parameters and their
+ * values go. Returns the number of bns folded.
  *
  * A bn is left alone when its input has other uses or is a graph output (the unnormalised
  * tensor is still needed), or when a value the arithmetic needs is missing.
@@ -16,10 +17,13 @@ export function foldBatchNorm(graph: Graph, values: Map<string, Float32Array>): 
 }
 
 /**
- * For each layer kind that can absorb a bn: the output channel of each element of its weight,
- * or null when the bn's channel dim is not the layer's output channel dim.
+ * For each layer kind that can absorb a bn: a function that multiplies each element of its
+ * weight, in place, by the scale of the element's output channel, or null when the bn's channel
+ * dim is not the layer's output channel dim. Whole runs of one channel are scaled at a time.
  */
-const layers: Record<string, (layer: Node, weight: readonly number[]) => ((i: number) => number) | null> = {
+type ScaleByChannel = (w: Float32Array, scale: Float64Array) => void;
+
+const layers: Record<string, (layer: Node, weight: readonly number[]) => ScaleByChannel | null> = {
   // [out, in / g, ...k]: output channels are the rows.
   conv: rows,
   dwconv: rows,
@@ -31,16 +35,22 @@ const layers: Record<string, (layer: Node, weight: readonly number[]) => ((i: nu
     const [cin, outPerGroup] = [w[0]!, w[1]!];
     const kernel = numel(w.slice(2));
     const inPerGroup = cin / group;
-    return (i) => {
-      const ci = Math.floor(i / (outPerGroup * kernel));
-      return Math.floor(ci / inPerGroup) * outPerGroup + (Math.floor(i / kernel) % outPerGroup);
+    return (weight, scale) => {
+      for (let ci = 0; ci < cin; ci++)
+        for (let j = 0; j < outPerGroup; j++) scaleRun(weight, (ci * outPerGroup + j) * kernel, kernel, scale[Math.floor(ci / inPerGroup) * outPerGroup + j]!);
     };
   },
 };
 
-function rows(_: Node, w: readonly number[]): (i: number) => number {
+function rows(_: Node, w: readonly number[]): ScaleByChannel {
   const row = numel(w.slice(1));
-  return (i) => Math.floor(i / row);
+  return (weight, scale) => {
+    for (let c = 0; c < w[0]!; c++) scaleRun(weight, c * row, row, scale[c]!);
+  };
+}
+
+function scaleRun(w: Float32Array, start: number, length: number, s: number): void {
+  for (let i = start; i < start + length; i++) w[i]! *= s;
 }
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -57,8 +67,8 @@ function foldOne(graph: Graph, values: Map<string, Float32Array>, bn: Node): boo
   if (layer.outputs.length !== 1 || x.uses.size !== 1 || graph.outputs.includes(x)) return false;
   const weight = param(layer, "weight");
   const w = weight && values.get(weight.name);
-  const channelOf = weight && layers[layer.op]?.(layer, weight.shape);
-  if (!weight || !w || !channelOf || w.length !== numel(weight.shape)) return false;
+  const scaleByChannel = weight && layers[layer.op]?.(layer, weight.shape);
+  if (!weight || !w || !scaleByChannel || w.length !== numel(weight.shape)) return false;
 
   const channels = bn.attrs["channels"] as number;
   const eps = bn.attrs["eps"] as number;
@@ -82,10 +92,15 @@ function foldOne(graph: Graph, values: Map<string, Float32Array>, bn: Node): boo
   const b = bias ? values.get(bias.name) : new Float32Array(channels);
   if (!b || b.length !== channels || (hadBias ? !bias : graph.params.has(biasName))) return false;
 
-  const scale = Array.from(gamma, (g, c) => g / Math.sqrt(variance[c]! + eps));
-  const folded = new Float32Array(w.length);
-  for (let i = 0; i < w.length; i++) folded[i] = w[i]! * scale[channelOf(i)]!;
-  const foldedBias = Float32Array.from(b, (bc, c) => (bc - mean[c]!) * scale[c]! + beta[c]!);
+  const scale = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) scale[c] = gamma[c]! / Math.sqrt(variance[c]! + eps);
+  // In place: a copy of a large weight costs more than the arithmetic. An array that another
+  // parameter's value shares is copied first.
+  const shared = [...values].some(([name, v]) => v === w && name !== weight.name);
+  const folded = shared ? w.slice() : w;
+  scaleByChannel(folded, scale);
+  const foldedBias = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) foldedBias[c] = (b[c]! - mean[c]!) * scale[c]! + beta[c]!;
 
   values.set(weight.name, folded);
   if (bias) values.set(bias.name, foldedBias);

@@ -8,7 +8,7 @@
  * drawn at random so that folding and affine transforms matter), run by the reference interpreter
  * on the graph as built, then folded, exported and run in onnxruntime on the same input.
  * A counterexample prints as its .medg text. MEDG_PROPERTY_RUNS and MEDG_PROPERTY_SEED run
- * more cases or others; MEDG_PROPERTY_KNOWN=1 includes the known failures listed below.
+ * more cases or others.
  *
  * Agreement: max |onnxruntime − reference| ≤ 1e-4 · max |reference|, the scale taken as at least 1:
  * weights and inputs keep intermediate values near 1, so an output that cancels to nearly 0 (the
@@ -38,28 +38,6 @@ const MAX_C = 16;
 const MAX_SIZE = 16;
 const MAX_TOKENS = 64;
 const MAX_NUMEL = 2048;
-
-/**
- * Cases that fail today for reasons reported and not yet fixed; MEDG_PROPERTY_KNOWN=1 generates
- * them too. Remove an entry once its cause is fixed.
- *  - conv_transpose with output_padding >= stride (valid in PyTorch when < dilation): onnxruntime
- *    rejects the node at run time.
- *  - a zero constant pad feeding a max or average pool (windowed or adaptive): onnxruntime's
- *    PadFusion moves the pad into the pool's pads, which max pooling treats as -inf and average
- *    pooling may not count, and which can reach the kernel size (session creation fails).
- *  - linear/bilinear/trilinear/bicubic resize without align_corners to an output length of 1:
- *    ONNX's pytorch_half_pixel maps that output to source 0, PyTorch to (0.5 · scale − 0.5).
- *  - resize by a factor that leaves a dim's size unchanged (1.25 on 2 or 3): PyTorch copies that
- *    dim in the linear modes, ONNX interpolates it with the factor; in nearest mode PyTorch maps
- *    by the factor and onnxruntime copies the last dim.
- *  - nearest resize where float32 rounding moves a source index (14 → 16 rows: output row 8 reads
- *    row 7 in PyTorch, 8 / float32(16 / 14) = 6.99999994 → row 6 in onnxruntime).
- *  - bicubic resize that shrinks a dim: onnxruntime's CPU Resize refuses cubic scales below 1.
- *  - avgpool with ceil=true and count_include_pad (the default) where PyTorch drops a last window
- *    that would start in the padding: ONNX shape inference keeps it, so the static shape after
- *    the node is one too large and a following MatMul or Gemm fails to load.
- */
-const INCLUDE_KNOWN = process.env.MEDG_PROPERTY_KNOWN === "1";
 
 // ---- shapes and steps ----
 
@@ -135,22 +113,6 @@ const wellConditioned = (count: number) => count === 1 || count >= 4;
  */
 const eps = (n: number) => pick(["1e-3", "1e-2"], n);
 
-/**
- * Whether nearest resizing of `size` to `out` picks a different source index in onnxruntime than
- * in PyTorch: ONNX divides by the float32 scale out / in (or the factor), PyTorch multiplies by
- * the float32 in / out (or 1 / factor), and the floors can fall on either side of an integer.
- */
-function nearestDiffers(size: number, out: number, factor: number | null): boolean {
-  const onnx = Math.fround(factor ?? out / size);
-  const torch = Math.fround(factor === null ? size / out : 1 / factor);
-  for (let i = 0; i < out; i++) {
-    const a = Math.min(Math.floor(Math.fround(i / onnx)), size - 1);
-    const b = Math.min(Math.floor(Math.fround(i * torch)), size - 1);
-    if (a !== b) return true;
-  }
-  return false;
-}
-
 interface Built {
   text: string;
   state: State;
@@ -207,15 +169,11 @@ const resizeRule: Rule = (s, x) => {
     const scale = pick([2, 0.5, 1.5, 3, 0.75, 1.25, 0.7], x.d);
     sp = m.sp.map((v) => Math.floor(v * scale));
     how = `scale=${scale}`;
-    if (!INCLUDE_KNOWN && scale !== 1 && sp.some((v, i) => v === m.sp[i])) return null;
   } else {
     sp = m.sp.map((v, i) => 1 + ((x.d + i * x.e) % Math.min(MAX_SIZE, 2 * v)));
     how = `size=${list(sp)}`;
   }
   if (sp.some((v) => v < 1)) return null;
-  if (!INCLUDE_KNOWN && mode === "nearest" && m.sp.some((v, i) => nearestDiffers(v, sp[i]!, how.startsWith("scale") ? Number(how.slice(6)) : null))) return null;
-  if (!INCLUDE_KNOWN && mode !== "nearest" && !alignCorners && sp.includes(1)) return null;
-  if (!INCLUDE_KNOWN && mode === "bicubic" && sp.some((v, i) => v < m.sp[i]!)) return null;
   const args = [how, ...(mode !== "nearest" ? [`mode="${mode}"`] : []), ...(alignCorners ? ["align_corners=true"] : [])];
   return { text: `${pick(["resize", "upsample"], x.e)}(${args.join(", ")})`, state: map(m.c, sp) };
 };
@@ -266,7 +224,7 @@ const mapRules: Rule[] = [
     const st = pick([2, 1, 3], x.d);
     const d = pick([1, 2], x.e);
     const p = pick([0, 1], x.a + x.e);
-    const op = (x.b + x.c) % (INCLUDE_KNOWN ? Math.max(st, d) : st);
+    const op = (x.b + x.c) % Math.max(st, d); // PyTorch allows output_padding below the stride or the dilation
     const sp = m.sp.map((v) => (v - 1) * st - 2 * p + d * (k - 1) + op + 1);
     if (sp.some((v) => v < 1)) return null;
     const args = [`${out}`, `${k}`, `${st}`, ...(p ? [`p=${p}`] : []), ...(op ? [`output_padding=${op}`] : []), ...(d !== 1 ? [`d=${d}`] : []), ...(g !== 1 ? [`g=${g}`] : [])];
@@ -308,8 +266,6 @@ const mapRules: Rule[] = [
     const include = x.d % 2 === 0;
     const sp = m.sp.map((v) => windowOut(v, k, st ?? k, p, 1, ceil));
     if (sp.some((v) => v === null || v < 1)) return null;
-    const dropsLast = m.sp.some((v, i) => ceil && sp[i]! < Math.ceil((v + 2 * p - k) / (st ?? k)) + 1);
-    if (!INCLUDE_KNOWN && include && dropsLast) return null;
     const args = [`${k}`, ...(st !== null ? [`s=${st}`] : []), ...(p ? [`p=${p}`] : []), ...(ceil ? ["ceil=true"] : []), ...(include ? [] : ["count_include_pad=false"])];
     return { text: `avgpool(${args.join(", ")})`, state: map(m.c, sp as number[]) };
   },
@@ -489,16 +445,12 @@ function buildModel(input: Input, steps: readonly Step[]): string {
     parts.push("permute([0, 2, 3, 1])");
     state = { kind: "last", h: input.h, w: input.w, c: input.c };
   }
-  let afterZeroPad = false;
   for (const step of steps) {
     const rules: Rule[] = rulesFor[state.kind];
     const built: Built | null = pick(rules, step.op)(state, step, labels);
     if (!built || !fits(built.state)) continue;
-    if (!INCLUDE_KNOWN && afterZeroPad && /^(adaptive_)?(max|avg)pool\(/.test(built.text)) continue;
     parts.push(built.text);
     state = built.state;
-    if (/^pad\(\[[^\]]*\]\)$/.test(built.text)) afterZeroPad = true;
-    else if (!/^(identity|dropout|stochastic_depth)/.test(built.text)) afterZeroPad = false;
   }
   if (parts.length === 0) parts.push("identity");
   const inputText = input.volume ? `volume(${input.c}, ${input.d}, ${input.h}, ${input.w})` : `image(${input.c}, ${input.h}, ${input.w})`;

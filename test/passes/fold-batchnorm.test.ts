@@ -241,14 +241,30 @@ describe("foldBatchNorm", () => {
     expect(graph.nodes.map((n) => n.op)).toEqual(["conv", "bn"]);
   });
 
-  it("does not alter the arrays it was given", () => {
+  it("scales the layer's weight array in place, and leaves the other arrays it was given as they were", () => {
     const graph = compiled("model m {\n  input image(3, 8, 8)\n  backbone conv(4, 3) | bn\n}\n");
     const values = valuesFor(graph);
     const weight = values.get("backbone.0.weight")!;
     const copy = Float32Array.from(weight);
+    const bias = values.get("backbone.0.bias")!;
+    const biasCopy = Float32Array.from(bias);
+    const scale = values.get("backbone.1.weight")![0]! / Math.sqrt(values.get("backbone.1.running_var")![0]! + 1e-5);
     foldBatchNorm(graph, values);
-    expect(weight).toEqual(copy);
-    expect(values.get("backbone.0.weight")).not.toBe(weight);
+    expect(values.get("backbone.0.weight")).toBe(weight);
+    expect(weight[0]).toBeCloseTo(copy[0]! * scale, 6);
+    expect(bias).toEqual(biasCopy);
+    expect(values.get("backbone.0.bias")).not.toBe(bias);
+  });
+
+  it("copies a weight array that another parameter's value shares before scaling it", () => {
+    const graph = compiled("model m {\n  input image(3, 8, 8)\n  backbone a: conv(3, 3) | bn | b: conv(3, 3)\n}\n");
+    const values = valuesFor(graph);
+    const shared = values.get("backbone.a.weight")!;
+    values.set("backbone.b.weight", shared);
+    const copy = Float32Array.from(shared);
+    expect(foldBatchNorm(graph, values)).toBe(1);
+    expect(values.get("backbone.b.weight")).toEqual(copy);
+    expect(values.get("backbone.a.weight")).not.toBe(shared);
   });
 
   it("folds a chain of conv | bn pairs in one call", () => {

@@ -328,7 +328,9 @@ export function resize(x: Nd, out: number[], mode: string, alignCorners: boolean
   const clamp = (v: number, i: number) => Math.min(Math.max(v, 0), x.shape[2 + i]! - 1);
   return map([x.shape[0]!, x.shape[1]!, ...out], ([b, c, ...pos]) => {
     if (mode === "nearest") return at(x, [b!, c!, ...pos.map((p, i) => Math.min(Math.floor(Math.fround(p * Math.fround(axisScale(i)))), x.shape[2 + i]! - 1))]);
-    const src = pos.map((p, i) => (alignCorners ? p * axisScale(i) : (p + 0.5) * axisScale(i) - 0.5));
+    // The linear modes copy an axis whose length is unchanged (a factor may still be other than 1).
+    const copied = (i: number) => mode !== "bicubic" && out[i] === x.shape[2 + i];
+    const src = pos.map((p, i) => (copied(i) ? p : alignCorners ? p * axisScale(i) : (p + 0.5) * axisScale(i) - 0.5));
     if (mode === "bicubic") {
       const A = -0.75;
       const cubic1 = (t: number) => ((A + 2) * t - (A + 3)) * t * t + 1;

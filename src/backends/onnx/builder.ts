@@ -99,6 +99,13 @@ export class OnnxGraphBuilder {
     return name;
   }
 
+  /** A float32 initializer under a name of its own: `wanted`, or `wanted_2`, `wanted_3`… when taken. */
+  freshFloats(wanted: string, dims: readonly number[], data: Float32Array, doc?: string): string {
+    let name = wanted;
+    for (let k = 2; this.initializers.has(name); k++) name = `${wanted}_${k}`;
+    return this.floats(name, dims, data, doc);
+  }
+
   /** An int64 initializer; adding the same name twice keeps the first. */
   int64s(name: string, dims: readonly number[], values: readonly number[]): string {
     if (!this.initializers.has(name)) {
@@ -113,9 +120,9 @@ export class OnnxGraphBuilder {
     return this.int64s(`${purpose}[${values.join(",")}]`, [values.length], values);
   }
 
-  /** A float32 scalar shared by value: `scalar(0.5)`. */
+  /** A float32 scalar shared by value: `scalar(0.5)`, `scalar(-0)`. */
   scalar(value: number): string {
-    return this.floats(`scalar(${value})`, [], Float32Array.of(value));
+    return this.floats(`scalar(${Object.is(value, -0) ? "-0" : value})`, [], Float32Array.of(value));
   }
 
   /** A float32 vector filled with one value, shared by size and value: `fill(1,[96])`. */

@@ -106,9 +106,17 @@ export class LoweringContext {
     return this.builder.floats(name, dims, compute(p.data, p.shape), doc);
   }
 
-  /** A float constant belonging to this node: `<scope>/<what>`. */
+  /**
+   * A float constant belonging to this node: `<scope>/<what>`, suffixed `_2`, `_3`… when another
+   * node of the same scope took the name first, so each node's constant is its own.
+   */
   constant(what: string, dims: readonly number[], data: Float32Array, doc?: string): string {
-    return this.builder.floats(`${this.base}/${what}`, dims, data, doc);
+    return this.builder.freshFloats(`${this.base}/${what}`, dims, data, doc);
+  }
+
+  /** A float constant shared by content under `key`, which must name what determines its values. */
+  shared(key: string, dims: readonly number[], data: Float32Array, doc?: string): string {
+    return this.builder.floats(key, dims, data, doc);
   }
 
   /** A small int64 vector shared by content (`shape[0,196,768]`). */

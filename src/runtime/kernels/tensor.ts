@@ -113,6 +113,8 @@ interface Taps {
 
 const f32 = Math.fround;
 
+const LINEAR_MODES: ReadonlySet<string> = new Set(["linear", "bilinear", "trilinear"]);
+
 /**
  * PyTorch's interpolate along one axis, output position j → input coordinates. The scale is
  * 1 / scale_factor when a factor was given (as PyTorch uses it), else in / out.
@@ -180,7 +182,8 @@ export const resize: Kernel<ResizeAttrs> = (ctx, [x], _w, a) => {
     const want = a.sizes[i];
     const out = typeof want === "number" ? want : Math.floor(n * a.scales![i]!);
     const factor = a.scales ? a.scales[i] : undefined;
-    if (out === n && (factor === undefined || factor === 1)) continue;
+    // An axis of unchanged length: PyTorch's linear modes copy it, nearest and bicubic map it by the factor.
+    if (out === n && (factor === undefined || factor === 1 || LINEAR_MODES.has(a.mode))) continue;
     t = resample(ctx.tf, t, axis, taps(a.mode, a.alignCorners, n, out, factor));
   }
   return new Act(t, x!.layout);

@@ -5,6 +5,8 @@ import * as activation from "./activation.js";
 import * as conv from "./conv.js";
 import { linear } from "./linear.js";
 import * as norm from "./norm.js";
+import { pad } from "./pad.js";
+import { resize } from "./resize.js";
 import * as pool from "./pool.js";
 import * as tensor from "./tensor.js";
 import * as transformer from "./transformer.js";
@@ -52,9 +54,9 @@ export const lowerings: Readonly<Record<OpName, Lowering>> = {
   flatten: tensor.flatten,
   permute: tensor.permute,
   transpose: tensor.transpose,
-  resize: tensor.resize,
-  upsample: tensor.resize,
-  pad: tensor.pad,
+  resize,
+  upsample: resize,
+  pad,
   gray_to_rgb: tensor.repeatChannels,
   repeat_channels: tensor.repeatChannels,
 

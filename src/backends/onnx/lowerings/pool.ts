@@ -1,43 +1,70 @@
 /** Pooling. Global pools keep the IR's [N, C] result with a Flatten, as torchvision's flatten(1). */
-import { int, ints } from "../builder.js";
+import { int, ints, type Attrs } from "../builder.js";
 import type { Lowering, LoweringContext } from "../lowering.js";
+import { constantPad } from "./pad.js";
+import { applyAlongLastAxes, type AxisMatrix } from "./separable.js";
+
+/** Output length of windows over `padded` cells, in floor mode or in ceil mode as ONNX keeps every window. */
+const windows = (padded: number, reach: number, stride: number, ceil: boolean) => (ceil ? Math.ceil : Math.floor)((padded - reach) / stride) + 1;
+
+interface Window {
+  attrs: Attrs;
+  /** Pads (ONNX order) to write as a Pad of zeros before the pool, whose own pads are then ignored. */
+  padFirst: number[] | null;
+}
 
 /**
  * PyTorch's ceil mode drops a last window that would start in the right padding; ONNX's shape
- * inference does not, so it disagrees with onnxruntime and PyTorch on such outputs.
+ * inference keeps it (onnxruntime's kernel does not, and its memory planning then fails), so
+ * ceil mode is written only where PyTorch keeps every window.
  * Where the padded cells are never counted (max pooling, or averages without counting padding)
  * ceil mode is the same as floor mode over end pads grown to reach the last window: that form is
  * written instead, unambiguous everywhere.
+ * Where they are counted, ceil mode's windows are floor mode's and a last partial one per axis:
+ * if PyTorch keeps none of those, floor mode is written; if it keeps some and drops others, the
+ * padding becomes a Pad of zeros before the pool, which is then a pool whose padding is not
+ * counted (PyTorch's divisor is the window's part inside the padded input).
  */
-function window(ctx: LoweringContext, padsAreIgnored: boolean) {
+function window(ctx: LoweringContext, padsAreIgnored: boolean): Window {
   const kernel = ctx.attr<number[]>("kernel");
   const strides = ctx.attr<number[]>("strides");
   const dilations = ctx.attr<number[]>("dilations") ?? kernel.map(() => 1);
-  const pads = [...ctx.attr<number[]>("pads")];
+  let pads = [...ctx.attr<number[]>("pads")];
   let ceil = ctx.attr<boolean>("ceil");
+  let padFirst: number[] | null = null;
   const n = kernel.length;
   const sizes = ctx.inputShape().slice(2);
   const outs = ctx.outputShape().slice(2);
-  if (ceil && padsAreIgnored && [...sizes, ...outs].every((d) => typeof d === "number")) {
-    const grown = pads.map((p, i) => {
-      if (i < n) return p;
-      const d = i - n;
-      const reach = ((outs[d] as number) - 1) * strides[d]! + dilations[d]! * (kernel[d]! - 1) + 1;
-      return p + Math.max(0, reach - ((sizes[d] as number) + pads[d]! + p));
-    });
-    if (grown.every((p, i) => p < kernel[i % n]!)) {
-      pads.splice(0, pads.length, ...grown);
-      ceil = false;
+  if (ceil && [...sizes, ...outs].every((d) => typeof d === "number")) {
+    const out = outs as number[];
+    const reach = kernel.map((k, d) => dilations[d]! * (k - 1) + 1);
+    // End pads that make floor mode reach the last window over `size` (null where they would reach a whole kernel).
+    const grownEnds = (size: readonly number[], begins: readonly number[], ends: readonly number[]) => {
+      const grown = ends.map((p, d) => p + Math.max(0, (out[d]! - 1) * strides[d]! + reach[d]! - (size[d]! + begins[d]! + p)));
+      return grown.every((p, d) => p < kernel[d]!) ? grown : null;
+    };
+    const size = sizes as number[];
+    const [begins, ends] = [pads.slice(0, n), pads.slice(n)];
+    const padded = size.map((l, d) => l + begins[d]! + ends[d]!);
+    if (padsAreIgnored) {
+      const grown = grownEnds(size, begins, ends);
+      if (grown) [pads, ceil] = [[...begins, ...grown], false];
+    } else if (out.every((o, d) => o === windows(padded[d]!, reach[d]!, strides[d]!, false))) ceil = false;
+    else if (out.some((o, d) => windows(padded[d]!, reach[d]!, strides[d]!, true) > o)) {
+      const grown = grownEnds(padded, begins.map(() => 0), begins.map(() => 0));
+      if (grown) [padFirst, pads, ceil] = [[0, 0, ...begins, 0, 0, ...ends], [...begins.map(() => 0), ...grown], false];
     }
   }
-  return { kernel_shape: ints(kernel), strides: ints(strides), pads: ints(pads), ceil_mode: int(ceil ? 1 : 0) };
+  return { attrs: { kernel_shape: ints(kernel), strides: ints(strides), pads: ints(pads), ceil_mode: int(ceil ? 1 : 0) }, padFirst };
 }
 
-export const maxpool: Lowering = (ctx) => [ctx.op("MaxPool", [ctx.input()], { ...window(ctx, true), dilations: ints(ctx.attr<number[]>("dilations")) })];
+export const maxpool: Lowering = (ctx) => [ctx.op("MaxPool", [ctx.input()], { ...window(ctx, true).attrs, dilations: ints(ctx.attr<number[]>("dilations")) })];
 
 export const avgpool: Lowering = (ctx) => {
   const countPad = ctx.attr<boolean>("countIncludePad");
-  return [ctx.op("AveragePool", [ctx.input()], { ...window(ctx, !countPad), count_include_pad: int(countPad ? 1 : 0) })];
+  const { attrs, padFirst } = window(ctx, !countPad);
+  const x = padFirst ? constantPad(ctx, ctx.input(), padFirst, 0, { feedsPool: true }) : ctx.input();
+  return [ctx.op("AveragePool", [x], { ...attrs, count_include_pad: int(countPad && !padFirst ? 1 : 0) })];
 };
 
 const globalPool =
@@ -77,29 +104,20 @@ function adaptive(opType: "AveragePool" | "MaxPool", globalOp: string): Lowering
 }
 
 /** P[i, o] = 1 / |window o| for the inputs i in PyTorch's window o = [⌊o·L/n⌋, ⌈(o+1)·L/n⌉). */
-function poolingMatrix(length: number, out: number): Float32Array {
+function poolingMatrix(length: number, out: number): AxisMatrix {
   const m = new Float32Array(length * out);
   for (let o = 0; o < out; o++) {
     const start = Math.floor((o * length) / out);
     const end = Math.ceil(((o + 1) * length) / out);
     for (let i = start; i < end; i++) m[i * out + o] = 1 / (end - start);
   }
-  return m;
+  return { length, out, weight: m, key: `adaptive_avgpool(${length}->${out})` };
 }
 
 function averageByMatrices(ctx: LoweringContext, inSize: number[], size: number[]): string {
   const last = inSize.length - 1;
-  // The last dim multiplies from the right: [.., L] · [L, n].
-  let y = ctx.op("MatMul", [ctx.input(), ctx.constant(`pool_w`, [inSize[last]!, size[last]!], poolingMatrix(inSize[last]!, size[last]!))]);
-  if (inSize.length === 2) {
-    // The height from the left: [n, H] · [.., H, w'], the transposed matrix.
-    const [h, n] = [inSize[0]!, size[0]!];
-    const p = poolingMatrix(h, n);
-    const t = new Float32Array(h * n);
-    for (let i = 0; i < h; i++) for (let o = 0; o < n; o++) t[o * h + i] = p[i * n + o]!;
-    y = ctx.op("MatMul", [ctx.constant("pool_h", [n, h], t), y]);
-  }
-  return y;
+  const before = inSize.length === 2 ? poolingMatrix(inSize[0]!, size[0]!) : null;
+  return applyAlongLastAxes(ctx, ctx.input(), poolingMatrix(inSize[last]!, size[last]!), before);
 }
 
 export const adaptiveAvgpool = adaptive("AveragePool", "GlobalAveragePool");

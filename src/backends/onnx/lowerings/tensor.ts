@@ -1,6 +1,6 @@
-/** Tensor plumbing: elementwise joins, concat/split, reshapes, resize, pad, channel repetition. */
+/** Tensor plumbing: elementwise joins, concat/split, reshapes, channel repetition. */
 import { sameShape } from "../../../ir/types.js";
-import { float, int, ints, str, type Attrs } from "../builder.js";
+import { int, ints } from "../builder.js";
 import type { Lowering, LoweringContext, LoweringFailure } from "../lowering.js";
 
 /**
@@ -61,57 +61,6 @@ export const flatten: Lowering = (ctx) => {
 
 export const permute: Lowering = (ctx) => [ctx.op("Transpose", [ctx.input()], { perm: ints(ctx.attr<number[]>("perm")) })];
 export const transpose = permute;
-
-const isExactFloat32 = (x: number) => Math.fround(x) === x;
-
-/**
- * Resize as PyTorch's interpolate: nearest is asymmetric + floor; the interpolating modes use
- * pytorch_half_pixel (or align_corners) and bicubic PyTorch's a = -0.75. Target sizes go in as
- * sizes where ONNX can take them for the spatial axes only (opset 18's `axes`, or a fixed batch);
- * at opset 17 an exact float scale does, and only an inexact one needs the batch from Shape.
- */
-export const resize: Lowering = (ctx) => {
-  const mode = ctx.attr<string>("mode");
-  const rank = ctx.inputShape().length;
-  const alignCorners = ctx.attr<boolean>("alignCorners");
-  const attrs: Attrs =
-    mode === "nearest"
-      ? { mode: str("nearest"), coordinate_transformation_mode: str("asymmetric"), nearest_mode: str("floor") }
-      : {
-          mode: str(mode === "bicubic" ? "cubic" : "linear"),
-          coordinate_transformation_mode: str(alignCorners ? "align_corners" : "pytorch_half_pixel"),
-          ...(mode === "bicubic" ? { cubic_coeff_a: float(-0.75) } : {}),
-        };
-  const scales = ctx.attr<number[] | null>("scales");
-  const inSize = ctx.inputShape().slice(2);
-  const outSize = ctx.attr<(number | string)[]>("sizes");
-  const floats = (xs: number[]) => ctx.constant(`scales`, [xs.length], Float32Array.from(xs));
-  if (scales !== null) return [ctx.op("Resize", [ctx.input(), "", floats([1, 1, ...scales])], attrs)];
-  if (!outSize.every((d): d is number => typeof d === "number") || !inSize.every((d): d is number => typeof d === "number"))
-    return ctx.fail(`${ctx.node.op} to a size needs known spatial sizes, got [${ctx.inputShape().join(", ")}]`);
-  if (ctx.opset >= 18) {
-    const axes = Array.from({ length: rank - 2 }, (_, i) => i + 2);
-    return [ctx.op("Resize", [ctx.input(), "", "", ctx.ints("sizes", outSize)], { ...attrs, axes: ints(axes) })];
-  }
-  const channels = ctx.inputShape()[1];
-  if (ctx.batch !== null && typeof channels === "number")
-    return [ctx.op("Resize", [ctx.input(), "", "", ctx.ints("sizes", [ctx.batch, channels, ...outSize])], attrs)];
-  const ratios = outSize.map((o, i) => o / inSize[i]!);
-  if (ratios.every(isExactFloat32)) return [ctx.op("Resize", [ctx.input(), "", floats([1, 1, ...ratios])], attrs)];
-  const leading = ctx.op("Shape", [ctx.input()], { start: int(0), end: int(2) });
-  const sizes = ctx.op("Concat", [leading, ctx.ints("sizes", outSize)], { axis: int(0) });
-  return [ctx.op("Resize", [ctx.input(), "", "", sizes], attrs)];
-};
-
-const PAD_MODE: Readonly<Record<string, string>> = { constant: "constant", reflect: "reflect", replicate: "edge" };
-
-export const pad: Lowering = (ctx) => {
-  const pads = [...ctx.attr<number[]>("begin"), ...ctx.attr<number[]>("end")];
-  const mode = ctx.attr<string>("mode");
-  const inputs = [ctx.input(), ctx.ints("pads", pads)];
-  if (mode === "constant" && ctx.attr<number>("value") !== 0) inputs.push(ctx.scalar(ctx.attr<number>("value")));
-  return [ctx.op("Pad", inputs, { mode: str(PAD_MODE[mode] ?? mode) })];
-};
 
 /** x.repeat(1, n, 1, …): Tile with the repeats static, so the batch stays symbolic. */
 export const repeatChannels: Lowering = (ctx) => {
