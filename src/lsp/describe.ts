@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { relative, sep } from "node:path";
 import { formatShape } from "../ir/types.js";
 import type { Binding } from "../semantics/env.js";
-import type { Target } from "../semantics/evaluate.js";
+import { checkSignatures, type Target } from "../semantics/evaluate.js";
 import { stdlibDir } from "../semantics/modules.js";
 import type { ArgSpec, Signature } from "../semantics/signature.js";
 import { formatSignature } from "../semantics/signature.js";
@@ -13,8 +13,8 @@ import type { PolicyKind } from "../policy/registry.js";
 import { policyNouns } from "../policy/registry.js";
 
 /**
- * The wiring callables have signatures inside the evaluator that it does not export; these are the
- * same arguments as the evaluator binds (evaluate.ts), for hover and completion only.
+ * Signatures of the wiring callables for hover and completion: the checks' are the evaluator's own;
+ * the others take blocks, which the evaluator applies without binding arguments.
  */
 export const wiringSignatures: Record<string, Signature> = {
   residual: {
@@ -26,23 +26,7 @@ export const wiringSignatures: Record<string, Signature> = {
     ],
   },
   parallel: { name: "parallel", doc: "Applies each branch to the same input; the results are several outputs.", args: [] },
-  expect_rank: {
-    name: "expect_rank",
-    doc: "Checks the incoming tensor's rank (a head that needs a vector says so before a feature map reaches it).",
-    args: [
-      { name: "rank", type: "int", min: 1 },
-      { name: "what", type: "string", default: "this block" },
-      { name: "pool", type: "bool", default: false, doc: "global-average-pool a feature map instead of rejecting it" },
-    ],
-  },
-  expect_divisible: {
-    name: "expect_divisible",
-    doc: "Checks that every spatial size is a multiple (encoder-decoders with skips need it).",
-    args: [
-      { name: "multiple", type: "int", min: 1 },
-      { name: "what", type: "string", default: "this block" },
-    ],
-  },
+  ...checkSignatures,
   task_classes: { name: "task_classes", doc: "The model's class count, from its `task` (2 when the model has no task).", args: [] },
 };
 

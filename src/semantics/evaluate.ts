@@ -26,7 +26,8 @@ export function callable(name: string, span: Span, target: Target): Callable {
 
 const combinatorOps = new Set(["concat", "add", "mul"]);
 
-const checkSignatures: Record<"expect_rank" | "expect_divisible", Signature> = {
+/** The checking combinators' arguments, as they are bound (also shown by the editor's hover). */
+export const checkSignatures: Record<"expect_rank" | "expect_divisible", Signature> = {
   expect_rank: {
     name: "expect_rank",
     doc: "Checks the incoming tensor's rank (a head that needs a vector says so before a feature map reaches it).",
