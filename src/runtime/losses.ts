@@ -9,6 +9,7 @@
  * Reductions follow PyTorch (torch.nn.functional) where it has the loss, MONAI for Dice and
  * Tversky, torchvision for the sigmoid focal loss; each function says which.
  */
+import { argReader } from "./args.js";
 import type { Entry, LossContext, LossFn, LossSpec, Tensor, Tf } from "./types.js";
 
 type Term = (logits: Tensor, targets: Tensor) => Tensor;
@@ -17,30 +18,7 @@ type Term = (logits: Tensor, targets: Tensor) => Tensor;
 // Argument reading (entries normally come from the plan with defaults filled; hand-written ones
 // may omit arguments, which then take the registry's defaults).
 
-function argError(entry: Entry, name: string, want: string): Error {
-  return new TypeError(`loss ${entry.name}: argument '${name}' must be ${want}, got ${JSON.stringify(entry.args[name])}`);
-}
-
-function num(entry: Entry, name: string, dflt: number): number {
-  const v = entry.args[name];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== "number" || Number.isNaN(v)) throw argError(entry, name, "a number");
-  return v;
-}
-
-function optNum(entry: Entry, name: string): number | null {
-  const v = entry.args[name];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== "number" || Number.isNaN(v)) throw argError(entry, name, "a number");
-  return v;
-}
-
-function bool(entry: Entry, name: string, dflt: boolean): boolean {
-  const v = entry.args[name];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== "boolean") throw argError(entry, name, "true or false");
-  return v;
-}
+const { error: argError, num, optNum, bool } = argReader("loss");
 
 /** A `floats` argument: one number or a list; null when absent. */
 function floats(entry: Entry, name: string): number[] | null {

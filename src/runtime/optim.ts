@@ -11,6 +11,7 @@
  * Slot names follow torch.optim's state_dict (exp_avg, exp_avg_sq, max_exp_avg_sq, exp_inf,
  * momentum_buffer, square_avg, grad_avg, sum).
  */
+import { argReader } from "./args.js";
 import type { Entry, Optimizer, Tensor, Tf, Variable } from "./types.js";
 
 /** An Optimizer that also reports its default lr and can free its state tensors. */
@@ -35,23 +36,7 @@ type Rule = (p: Tensor, g: Tensor, s: Slots, t: number, lr: number) => { param: 
 // ---------------------------------------------------------------------------------------------
 // Argument reading.
 
-function argError(entry: Entry, name: string, want: string): Error {
-  return new TypeError(`optimizer ${entry.name}: argument '${name}' must be ${want}, got ${JSON.stringify(entry.args[name])}`);
-}
-
-function num(entry: Entry, name: string, dflt: number): number {
-  const v = entry.args[name];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== "number" || Number.isNaN(v)) throw argError(entry, name, "a number");
-  return v;
-}
-
-function bool(entry: Entry, name: string, dflt: boolean): boolean {
-  const v = entry.args[name];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== "boolean") throw argError(entry, name, "true or false");
-  return v;
-}
+const { error: argError, num, bool } = argReader("optimizer");
 
 function betas(entry: Entry): [number, number] {
   const v = entry.args.betas;

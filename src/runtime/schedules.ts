@@ -7,35 +7,13 @@
  * (step, multistep, exponential, poly, plateau) hold for a whole epoch, as their PyTorch / nnU-Net
  * counterparts stepped once per epoch do. Past the stage's end the last value holds.
  */
+import { argReader } from "./args.js";
 import type { Entry, Schedule, ScheduleContext } from "./types.js";
 
 // ---------------------------------------------------------------------------------------------
 // Argument reading.
 
-function argError(entry: Entry, name: string, want: string): Error {
-  return new TypeError(`schedule ${entry.name}: argument '${name}' must be ${want}, got ${JSON.stringify(entry.args[name])}`);
-}
-
-function num(entry: Entry, name: string, dflt?: number): number {
-  const v = entry.args[name];
-  if ((v === undefined || v === null) && dflt !== undefined) return dflt;
-  if (typeof v !== "number" || Number.isNaN(v)) throw argError(entry, name, "a number");
-  return v;
-}
-
-function optNum(entry: Entry, name: string): number | null {
-  const v = entry.args[name];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== "number" || Number.isNaN(v)) throw argError(entry, name, "a number");
-  return v;
-}
-
-function str(entry: Entry, name: string, dflt: string): string {
-  const v = entry.args[name];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== "string") throw argError(entry, name, "a string");
-  return v;
-}
+const { error: argError, num, optNum, str } = argReader("schedule");
 
 function ints(entry: Entry, name: string): number[] {
   const v = entry.args[name];
