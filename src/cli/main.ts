@@ -34,7 +34,9 @@ options:
   --root DIR              imports may not leave DIR (default: nearest folder with package.json, medg.json or .git)
 
 train options:
-  --runtime R             tfjs runtime: auto (tfjs-node-gpu, then tfjs-node, then tfjs), tfjs-node-gpu, tfjs-node, tfjs
+  --runtime R             tfjs runtime: auto (tfjs-node-gpu, then tfjs-node, then wasm, then cpu), tfjs-node-gpu,
+                          tfjs-node, wasm (@tensorflow/tfjs-backend-wasm), cpu (pure JavaScript)
+  --threads N             threads of the wasm runtime (default 1)
   --data DIR              ImageFolder (DIR/train/<class>/…, DIR/val/<class>/…) when the model has no data statement
   --out DIR, --resume     the run folder (default runs/MODEL); continue its last checkpoint
   --epochs N, --batch N   override the recipe's epochs per stage and batch size (quick runs)
@@ -118,6 +120,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         "fixed-batch": { type: "string" },
         check: { type: "boolean" },
         runtime: { type: "string" },
+        threads: { type: "string" },
         data: { type: "string" },
         out: { type: "string" },
         resume: { type: "boolean" },
@@ -175,7 +178,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       const buildIo = { ...io, compile: (file: string) => compile(file, options, io), print: (d: readonly Diagnostic[]) => printDiagnostics(d, io, io.err), readSource };
       const progress = process.stdout.isTTY ? { progress: (t: string) => process.stdout.write(`\r\x1b[K${t}`) } : {};
       const train: Record<string, unknown> = { weights: options.weights };
-      for (const k of ["data", "out", "epochs", "batch", "monitor", "patience", "runtime", "model", "seed"] as const) if (values[k] !== undefined) train[k] = values[k];
+      for (const k of ["data", "out", "epochs", "batch", "monitor", "patience", "runtime", "threads", "model", "seed"] as const) if (values[k] !== undefined) train[k] = values[k];
       if (values.resume) train["resume"] = true;
       return trainCommand(files[0]!, train, { ...buildIo, ...progress });
     }

@@ -12,12 +12,12 @@ import { didYouMean } from "../diagnostics/suggest.js";
 import type { BuildIo } from "./build.js";
 import { displayPath } from "./render.js";
 
-const runtimes = ["auto", "tfjs-node-gpu", "tfjs-node", "tfjs"];
+const runtimes = ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu", "tfjs"];
 
 export interface TfjsBuildCommandOptions {
   output?: string;
   model?: string;
-  /** The tfjs package train.js prefers (`auto` tries tfjs-node-gpu, tfjs-node, tfjs). */
+  /** The tfjs runtime train.js prefers (`auto` tries tfjs-node-gpu, tfjs-node, wasm, cpu). */
   runtime?: string;
   seed?: string;
   weights?: { role?: string; file: string }[];
@@ -33,6 +33,8 @@ export interface TrainCommandOptions extends TfjsBuildCommandOptions {
   batch?: string;
   monitor?: string;
   patience?: string;
+  /** Threads of the wasm runtime. */
+  threads?: string;
 }
 
 export interface DemoDataCommandOptions {
@@ -162,7 +164,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
   if (options.resume) argv.push("--resume");
   if (options.runtime !== undefined) argv.push("--runtime", options.runtime);
   if (options.seed !== undefined) argv.push("--seed", options.seed);
-  for (const key of ["epochs", "batch", "monitor", "patience"] as const) if (options[key] !== undefined) argv.push(`--${key}`, options[key]!);
+  for (const key of ["epochs", "batch", "monitor", "patience", "threads"] as const) if (options[key] !== undefined) argv.push(`--${key}`, options[key]!);
   const program = (await import(pathToFileURL(join(programDir, "train.js")).href)) as { main(argv: string[], io?: unknown): Promise<number> };
   return program.main(argv, { out: io.out, err: io.err, ...(io.progress ? { progress: io.progress } : {}) });
 }

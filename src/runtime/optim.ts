@@ -13,6 +13,7 @@
  */
 import { argReader } from "./args.js";
 import type { Entry, Optimizer, Tensor, Tf, Variable } from "./types.js";
+import { ADAM_STEP, runAdamStep } from "./wasm/adam.js";
 
 /** An Optimizer that also reports its default lr and can free its state tensors. */
 export interface RuntimeOptimizer extends Optimizer {
@@ -57,6 +58,12 @@ function betas(entry: Entry): [number, number] {
  */
 function adam(tf: Tf, decoupled: boolean, wd: number, [b1, b2]: [number, number], eps: number, amsgrad: boolean): Rule {
   return (p, g, s, t, lr) => {
+    if (!amsgrad && tf.getBackend() === "wasm" && tf.getKernel(ADAM_STEP, "wasm")) {
+      // The same arithmetic as one loop (wasm/adam.ts).
+      const attrs = { beta1: b1, beta2: b2, eps, shrink: decoupled ? 1 - lr * wd : 1, l2: decoupled ? 0 : wd, rootBc2: Math.sqrt(1 - b2 ** t), stepSize: lr / (1 - b1 ** t) };
+      const [param, exp_avg, exp_avg_sq] = runAdamStep(tf, p, g, s.exp_avg ?? tf.zerosLike(p), s.exp_avg_sq ?? tf.zerosLike(p), attrs);
+      return { param, slots: { exp_avg, exp_avg_sq } };
+    }
     let param = p;
     if (wd !== 0) {
       if (decoupled) param = tf.mul(p, 1 - lr * wd);

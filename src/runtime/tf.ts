@@ -1,8 +1,10 @@
 /**
  * Choosing the tfjs runtime: @tensorflow/tfjs-node-gpu (CUDA), else @tensorflow/tfjs-node (native
- * CPU), else pure @tensorflow/tfjs. A package that is not installed is skipped quietly; one that
- * is installed but fails to load (tfjs-node-gpu without its CUDA libraries, a native binding
- * built for another Node) is reported in one line and the next is tried.
+ * CPU), else @tensorflow/tfjs on the WebAssembly backend (@tensorflow/tfjs-backend-wasm, which needs
+ * no download at install time), else pure-JavaScript @tensorflow/tfjs ("cpu"; "tfjs" is its older
+ * name). A package that is not installed is skipped quietly; one that is installed but fails to
+ * load (tfjs-node-gpu without its CUDA libraries, a native binding built for another Node) is
+ * reported in one line and the next is tried.
  *
  * Packages are resolved from the program's folder, then the working directory, then the runtime's
  * own location, so a user can add tfjs-node to the project that holds the program. The import is
@@ -13,8 +15,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Tf } from "./types.js";
 
-export const runtimeNames = ["tfjs-node-gpu", "tfjs-node", "tfjs"] as const;
+export const runtimeNames = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu", "tfjs"] as const;
 export type RuntimeName = (typeof runtimeNames)[number];
+
+/** What `auto` tries, in order ("tfjs" is "cpu" by its older name). */
+const autoOrder: readonly RuntimeName[] = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"];
 
 export interface LoadedTf {
   tf: Tf;
@@ -30,11 +35,16 @@ export interface LoadTfOptions {
   searchDirs?: readonly string[];
   /** Receives the one-line reports of runtimes that failed to load. */
   report?: (line: string) => void;
+  /** Threads of the wasm backend (default 1; see wasm/backend.ts). */
+  threads?: number;
 }
 
+/** The package that must be installed for each runtime (wasm also needs @tensorflow/tfjs). */
 const packages: Record<RuntimeName, string> = {
   "tfjs-node-gpu": "@tensorflow/tfjs-node-gpu",
   "tfjs-node": "@tensorflow/tfjs-node",
+  wasm: "@tensorflow/tfjs-backend-wasm",
+  cpu: "@tensorflow/tfjs",
   tfjs: "@tensorflow/tfjs",
 };
 
@@ -65,23 +75,33 @@ async function importTf(path: string): Promise<Tf> {
 export async function loadTf(options: LoadTfOptions = {}): Promise<LoadedTf> {
   const prefer = options.prefer ?? "auto";
   const dirs = [...(options.searchDirs ?? []), process.cwd(), import.meta.dirname ?? "."];
-  const order = prefer === "auto" ? runtimeNames : [prefer];
+  const order = prefer === "auto" ? autoOrder : [prefer];
   const failures: string[] = [];
   for (const [i, name] of order.entries()) {
     const path = resolveFrom(dirs, packages[name]);
-    if (!path) {
-      if (prefer !== "auto") failures.push(`${packages[name]} is not installed (npm install ${packages[name]})`);
+    const core = name === "wasm" ? resolveFrom(dirs, packages.cpu) : path;
+    if (!path || !core) {
+      const missing = path ? packages.cpu : packages[name];
+      if (prefer !== "auto") failures.push(`${missing} is not installed (npm install ${missing})`);
       continue;
     }
     try {
-      const tf = await importTf(path);
-      if (name === "tfjs") await tf.setBackend("cpu");
-      await tf.ready();
-      const version = tf.version?.tfjs ?? "";
-      const description =
-        name === "tfjs"
-          ? `runtime: ${packages[name]} ${version} (pure JavaScript, ${tf.getBackend()} backend; @tensorflow/tfjs-node runs much faster)`
-          : `runtime: ${packages[name]} ${version} (${tf.getBackend()} backend)`;
+      const tf = await importTf(core);
+      let description: string;
+      const version = () => tf.version?.tfjs ?? "";
+      if (name === "wasm") {
+        const { startWasm } = await import("./wasm/backend.js");
+        const wasm = await startWasm(tf, path, options.threads ?? 1);
+        const threads = `${wasm.threads} thread${wasm.threads === 1 ? "" : "s"}`;
+        description = `runtime: ${packages.wasm} ${wasm.version || version()} (WebAssembly${wasm.simd ? " SIMD" : ""}, ${threads}; @tensorflow/tfjs-node runs faster where it installs)`;
+      } else {
+        if (name === "cpu" || name === "tfjs") await tf.setBackend("cpu");
+        await tf.ready();
+        description =
+          name === "cpu" || name === "tfjs"
+            ? `runtime: ${packages[name]} ${version()} (pure JavaScript, ${tf.getBackend()} backend; @tensorflow/tfjs-backend-wasm or @tensorflow/tfjs-node run much faster)`
+            : `runtime: ${packages[name]} ${version()} (${tf.getBackend()} backend)`;
+      }
       return { tf, name, description };
     } catch (e) {
       const line = loadFailure(name, e);

@@ -950,7 +950,7 @@ export interface TrainMainOptions {
   tf?: Tf;
 }
 
-const trainUsage = `usage: node train.js --data DIR [--out runs/NAME] [--runtime auto|tfjs-node-gpu|tfjs-node|tfjs]
+const trainUsage = `usage: node train.js --data DIR [--out runs/NAME] [--runtime auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--threads N]
                      [--resume] [--epochs N] [--batch N] [--seed N] [--monitor METRIC] [--patience N|none]`;
 
 export function processTrainIo(): TrainIo {
@@ -988,6 +988,7 @@ export async function trainMain(options: TrainMainOptions): Promise<number> {
         data: { type: "string" },
         out: { type: "string" },
         runtime: { type: "string" },
+        threads: { type: "string" },
         resume: { type: "boolean" },
         epochs: { type: "string" },
         batch: { type: "string" },
@@ -1016,7 +1017,8 @@ export async function trainMain(options: TrainMainOptions): Promise<number> {
     let tf = options.tf;
     let runtime = "the given tfjs";
     if (!tf) {
-      const loaded = await loadTf({ prefer: prefer as RuntimeName | "auto", searchDirs: [dir], report: (line) => io.err(line) });
+      const threads = intFlag("threads", values.threads as string | undefined, 1);
+      const loaded = await loadTf({ prefer: prefer as RuntimeName | "auto", searchDirs: [dir], report: (line) => io.err(line), ...(threads !== undefined ? { threads } : {}) });
       tf = loaded.tf;
       runtime = loaded.description;
       io.out(loaded.description);

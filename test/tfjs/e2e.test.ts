@@ -60,7 +60,7 @@ describe("medg build --target tfjs", () => {
   it("rejects an unknown runtime", async () => {
     const log = io();
     expect(await buildTfjsCommand("lesions.medg", { runtime: "tfjs-nod" }, log)).toBe(2);
-    expect(log.lines[0]).toBe("error: medg build: unknown --runtime 'tfjs-nod' (did you mean 'tfjs-node'?); runtimes: auto, tfjs-node-gpu, tfjs-node, tfjs");
+    expect(log.lines[0]).toBe("error: medg build: unknown --runtime 'tfjs-nod' (did you mean 'tfjs-node'?); runtimes: auto, tfjs-node-gpu, tfjs-node, wasm, cpu, tfjs");
   });
 });
 

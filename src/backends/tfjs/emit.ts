@@ -151,8 +151,8 @@ ${lines.join("\n")}
 function trainSource(model: CompiledModel, options: TfjsEmitOptions): string {
   const runtime = options.defaultRuntime ? `, defaultRuntime: ${literal(options.defaultRuntime)}` : "";
   return `
-// usage: node train.js --data DIR [--out runs/NAME] [--runtime tfjs-node-gpu|tfjs-node|tfjs]
-//                      [--resume] [--epochs N] [--seed N] [--batch N]
+// usage: node train.js --data DIR [--out runs/NAME] [--runtime auto|tfjs-node-gpu|tfjs-node|wasm|cpu]
+//                      [--threads N] [--resume] [--epochs N] [--seed N] [--batch N]
 import { pathToFileURL } from "node:url";
 import { trainMain } from ${literal(options.runtime)};
 import * as model from "./model.js";

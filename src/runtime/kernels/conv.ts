@@ -9,6 +9,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import type { Tensor, Tf } from "../types.js";
+import { conv2dOihw } from "../wasm/layers.js";
 import type { Kernel } from "./context.js";
 import { Act, channelsLast, channelsLastTensor } from "./layout.js";
 import { dilateAxis, padOrCrop, takeStrided } from "./util.js";
@@ -149,6 +150,11 @@ function depthwiseConv2d(tf: Tf, x: Tensor, filter: Tensor, strides: [number, nu
 }
 
 function convOnce(tf: Tf, x: Tensor, w: Tensor, strides: number[], pads: Pad[], n: number, weightGrad: boolean): Tensor {
+  // On the wasm backend a kernel of the runtime's own convolves with the IR-layout weight directly.
+  if (n === 2 && tf.getBackend() === "wasm") {
+    const pad = pads.every(([b, e]) => b + e === 0) ? "valid" : ([[0, 0], ...pads, [0, 0]] as ExplicitPadding);
+    return conv2dOihw(tf, x, w, strides as [number, number], pad);
+  }
   if (n === 2) return conv2d(tf, x, tf.transpose(w, [2, 3, 1, 0]), strides as [number, number], pads, weightGrad);
   const filter = tf.transpose(w, [2, 3, 4, 1, 0]) as tfjs.Tensor5D;
   return tf.conv3d(x as tfjs.Tensor5D, filter, strides as [number, number, number], "valid");
@@ -219,7 +225,8 @@ export function convTransposeChannelsLast(tf: Tf, x: Tensor, weight: Tensor, a: 
   const reach = a.kernel.map((k, i) => a.dilations[i]! * (k - 1));
   input = padOrCrop(tf, input, [[0, 0], ...trim(reach.map((r) => [r, r] as Pad)), [0, 0]]);
   const spatial = a.kernel.map((_, i) => 2 + i);
-  const groups = tf.split(weight, a.group, 0).map((wg) => tf.reverse(tf.transpose(wg, [1, 0, ...spatial]), spatial));
+  // tfjs's gradient of a split into one piece fails (it gets dy as a tensor, not a list).
+  const groups = (a.group === 1 ? [weight] : tf.split(weight, a.group, 0)).map((wg) => tf.reverse(tf.transpose(wg, [1, 0, ...spatial]), spatial));
   const w = groups.length === 1 ? groups[0]! : tf.concat(groups, 0);
   return convChannelsLast(
     tf,

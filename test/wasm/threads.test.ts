@@ -1,0 +1,25 @@
+/**
+ * The multi-threaded wasm backend in Node: started in a process of its own on 2 threads, it reports
+ * them, computes a convolution's gradients as pure JS does, and lets the process exit.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+describe("the wasm backend on several threads", () => {
+  it("runs XNNPACK's pool on the threads asked for and exits when done", () => {
+    const child = spawnSync(process.execPath, [fileURLToPath(new URL("../../node_modules/vite-node/vite-node.mjs", import.meta.url)), fileURLToPath(new URL("./threads-child.ts", import.meta.url)), "2"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(child.status, `${child.stdout}\n${child.stderr}`).toBe(0);
+    const line = child.stdout.trim().split("\n").at(-1)!;
+    const result = JSON.parse(line) as { threads: number; simd: boolean; gap: number };
+    expect(result.threads).toBe(2);
+    expect(result.simd).toBe(true);
+    expect(result.gap).toBeLessThanOrEqual(1e-4);
+  }, 150_000);
+});
