@@ -122,6 +122,23 @@ describe("loadTf", () => {
     await expect(loadTf({ prefer: "tfjs-node-gpu" })).rejects.toThrow(/@tensorflow\/tfjs-node-gpu is not installed/);
   });
 
+  // An installed package whose native binding fails to load, as tfjs-node-gpu does on a machine
+  // without CUDA 11.2: a real package folder, resolved and imported by loadTf like the real one.
+  it("reports an installed GPU build that cannot load CUDA in one line and goes on to the next runtime", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "medg-broken-gpu-"));
+    const pkg = join(dir, "node_modules", "@tensorflow", "tfjs-node-gpu");
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "@tensorflow/tfjs-node-gpu", version: "4.22.0", main: "index.js" }));
+    writeFileSync(join(pkg, "index.js"), 'throw new Error("libcudart.so.11.0: cannot open shared object file: No such file or directory");\n');
+    const reports: string[] = [];
+    const loaded = await loadTf({ searchDirs: [dir], report: (l) => reports.push(l) });
+    expect(reports).toEqual([
+      "@tensorflow/tfjs-node-gpu cannot load its CUDA libraries (libcudart.so.11.0: cannot open shared object file: No such file or directory); trying @tensorflow/tfjs-node",
+    ]);
+    expect(loaded.name).toBe("wasm");
+    await loaded.tf.setBackend("cpu");
+  });
+
   it("reports a GPU build without its CUDA libraries in one line", () => {
     const error = new Error("libcudart.so.11.0: cannot open shared object file: No such file or directory\n    at Module._extensions..node");
     expect(loadFailure("tfjs-node-gpu", error)).toBe(
