@@ -193,6 +193,28 @@ describe("the runtime's convolution kernels on the wasm backend", () => {
   };
 
   cases("conv 2-d: strides, padding, dilation, groups", run(2, false));
+
+  /**
+   * Small images with many channels run as matrix products (wasm/gemm.ts) where that packs less
+   * than XNNPACK's convolution would: 1×1 and larger kernels, strides, padding, dilation, groups.
+   */
+  cases("conv 2-d as matrix products: small images, many channels", async (r) => {
+    const kernel = [r.pick([1, 1, 2, 3]), r.pick([1, 2, 3])];
+    const group = r.pick([1, 1, 2]);
+    const dilations = kernel.map((k) => (k > 1 ? r.int(1, 2) : 1));
+    const reach = kernel.map((k, i) => dilations[i]! * (k - 1) + 1);
+    const inPerGroup = kernel[0]! * kernel[1]! === 1 ? r.int(64, 80) : r.int(16, 24);
+    const spatial = reach.map((k) => r.int(k, k + 1));
+    const strides = kernel.map(() => r.int(1, 2));
+    const pads = [...kernel, ...kernel].map(() => r.int(0, 1));
+    const batch = r.int(1, 2);
+    const pixels = batch * spatial.reduce((p, n, i) => p * (Math.floor((n + pads[i]! + pads[i + 2]! - reach[i]!) / strides[i]!) + 1), 1);
+    const a: ConvAttrs = { rank: 2, in: group * inPerGroup, out: group * (2 * pixels + r.int(0, 8)), kernel, strides, pads, dilations, group, bias: false };
+    const x = input(r, [batch, ...spatial, a.in]);
+    const w = input(r, [a.out, inPerGroup, ...kernel]);
+    const f = (xi: tf.Tensor, wi: tf.Tensor) => convChannelsLast(createForwardContext(tfjs).tf, xi, wi, a) as tf.Tensor;
+    return { what: JSON.stringify({ x: x.shape, ...a }), gap: await gradientGap(f, [x, w]) };
+  });
   cases("conv 1-d", run(1, false));
   cases("conv 3-d: strides, padding, dilation, groups", run(3, false));
   cases("conv_transpose 2-d", run(2, true));

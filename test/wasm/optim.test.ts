@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { makeOptimizer } from "../../src/runtime/optim.js";
 import type { Tensor, Variable } from "../../src/runtime/types.js";
+import { simdKernels } from "../../src/runtime/wasm/simd.js";
 import { ADAM_STEP } from "../../src/runtime/wasm/adam.js";
 import { relative, rng, tf, tfjs, type Backend } from "./harness.js";
 
@@ -28,6 +29,12 @@ async function train(backend: Backend, name: string, args: Record<string, number
 }
 
 describe("Adam on the wasm backend", () => {
+  // Sizes 108, 7 and 10: four lanes at a time in SIMD (simd.ts), the rest in JS.
+  it("runs in WebAssembly SIMD on the backend's memory", async () => {
+    await tf.setBackend("wasm");
+    expect(simdKernels(tf.backend())).not.toBeNull();
+  });
+
   it.each([
     ["adamw", { weight_decay: 0.1 }],
     ["adam", { weight_decay: 0.1 }],

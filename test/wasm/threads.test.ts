@@ -1,6 +1,7 @@
 /**
  * The multi-threaded wasm backend in Node: started in a process of its own on 2 threads, it reports
- * them, computes a convolution's gradients as pure JS does, and lets the process exit.
+ * them, computes a convolution's gradients as pure JS does, runs AdamW in SIMD on its shared memory,
+ * and lets the process exit.
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -17,9 +18,11 @@ describe("the wasm backend on several threads", () => {
     });
     expect(child.status, `${child.stdout}\n${child.stderr}`).toBe(0);
     const line = child.stdout.trim().split("\n").at(-1)!;
-    const result = JSON.parse(line) as { threads: number; simd: boolean; gap: number };
+    const result = JSON.parse(line) as { threads: number; simd: boolean; gap: number; adam: { simd: boolean; gap: number } };
     expect(result.threads).toBe(2);
     expect(result.simd).toBe(true);
     expect(result.gap).toBeLessThanOrEqual(1e-4);
+    expect(result.adam.simd).toBe(true);
+    expect(result.adam.gap).toBeLessThanOrEqual(1e-6);
   }, 150_000);
 });

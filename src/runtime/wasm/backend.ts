@@ -29,12 +29,14 @@ interface EmscriptenModule {
   cwrap(name: string, ret: string | null, args: string[]): unknown;
   PThread?: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void }[] };
   tfjs?: unknown;
+  /** The module's memory (its exports do not include it), for simd.ts. */
+  medgMemory?: object;
 }
 
 type Factory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
 
 /** WebAssembly's JS API, as far as used here (the project's lib has no DOM types). */
-const webAssembly = (globalThis as unknown as { WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: object; module: object }> } }).WebAssembly;
+const webAssembly = (globalThis as unknown as { WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: object; module: object }>; Memory: abstract new () => object } }).WebAssembly;
 
 export interface StartedWasm {
   threads: number;
@@ -63,16 +65,21 @@ async function threadedModule(root: string, threads: number): Promise<Emscripten
   // The package turns newlines into \n escapes before making its blob; the script needs the same.
   const worker = workerFile(wasmWorkerContents.replace(/\n/g, "\\n"));
   const binary = readFileSync(join(root, "dist", "tfjs-backend-wasm-threaded-simd.wasm"));
+  let memory: object | undefined;
   const module = await factory({
     locateFile: (path: string, prefix: string) => (path.endsWith(".worker.js") ? worker : prefix + path),
     mainScriptUrlOrBlob: script,
     instantiateWasm(imports: { env: Record<string, unknown> }, receive: (instance: object, module: object) => void) {
       // The backend sizes its pool as min(asked, cores / 2).
       imports.env.emscripten_num_logical_cores = () => 2 * threads;
+      memory = Object.values(imports)
+        .flatMap((group) => Object.values(group as Record<string, unknown>))
+        .find((value) => value instanceof webAssembly.Memory) as object | undefined;
       void webAssembly.instantiate(binary, imports).then(({ instance, module: compiled }) => receive(instance, compiled));
       return {};
     },
   });
+  module.medgMemory = memory;
   module.tfjs = {
     init: module.cwrap("init", null, []),
     initWithThreadsCount: module.cwrap("init_with_threads_count", null, ["number"]),

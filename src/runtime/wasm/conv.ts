@@ -18,7 +18,9 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import type { Tf } from "../types.js";
+import { type Direction, gemmFilterGradient, gemmForward, gemmInputGradient, geometry, prefersGemm } from "./gemm.js";
 import { composed, type Info, type Ops } from "./ops.js";
+import { type MaccSimd, simdKernels } from "./simd.js";
 
 type Pad = tfjs.backend_util.ExplicitPadding | "valid" | "same" | number;
 type Rounding = "floor" | "round" | "ceil" | undefined;
@@ -115,25 +117,43 @@ export function conv2dBackpropInput(tf: Tf): tfjs.KernelFunc {
  * runtime keeps its weights), and its gradients. Through tfjs's conv2d the weight would be
  * transposed to [kh, kw, c, o] in the forward pass, and its gradient computed in that layout and
  * transposed back; here the input gradient reads the weight as it is and the weight's gradient
- * is produced in its layout: one pass over each weight per step instead of three.
+ * is produced in its layout: one pass over each weight per step instead of three. Where the
+ * weight outweighs the activations, each direction runs as matrix products instead (gemm.ts).
  */
 export const CONV2D_OIHW = "MedgConv2DOIHW";
 export const CONV2D_OIHW_INPUT_GRADIENT = "MedgConv2DOIHWBackpropInput";
 export const CONV2D_OIHW_FILTER_GRADIENT = "MedgConv2DOIHWBackpropFilter";
 
+/** The geometry of a CONV2D_OIHW call (weight [o, c, kh, kw]) when matrix products suit it better. */
+function gemmGeometry(tf: Tf, direction: Direction, xShape: Quad, filterShape: Quad, attrs: Record<string, unknown>) {
+  const { strides, pad } = attrs as { strides: [number, number]; pad: Pad };
+  const [o, c, kh, kw] = filterShape;
+  const g = geometry(tf.backend_util.computeConv2DInfo(xShape, [kh, kw, c, o], strides, 1, pad));
+  return prefersGemm[direction](g) ? g : undefined;
+}
+
 export function conv2dOihw(tf: Tf): tfjs.KernelFunc {
   return composed(tf, (ops, { inputs, attrs }) => {
+    const g = gemmGeometry(tf, "forward", inputs.x!.shape as Quad, inputs.filter!.shape as Quad, attrs);
+    if (g) return gemmForward(ops, inputs.x!, inputs.filter!, g);
     const filter = ops.transpose(inputs.filter!, [2, 3, 1, 0]);
     return ops.run("Conv2D", { x: inputs.x!, filter }, { ...attrs, dataFormat: "NHWC", dilations: [1, 1] });
   });
 }
 
 export function conv2dOihwInputGradient(tf: Tf): tfjs.KernelFunc {
-  return composed(tf, (ops, { inputs, attrs }) => inputGradient(tf, ops, inputs.dy!, inputs.filter!, "OIHW", attrs));
+  return composed(tf, (ops, { inputs, attrs }) => {
+    const g = gemmGeometry(tf, "input", attrs.inputShape as Quad, inputs.filter!.shape as Quad, attrs);
+    return g ? gemmInputGradient(ops, inputs.dy!, inputs.filter!, g) : inputGradient(tf, ops, inputs.dy!, inputs.filter!, "OIHW", attrs);
+  });
 }
 
 export function conv2dOihwFilterGradient(tf: Tf): tfjs.KernelFunc {
-  return composed(tf, (ops, { inputs, attrs }) => ops.transpose(filterGradient(tf, ops, inputs.x!, inputs.dy!, attrs), [3, 0, 1, 2]));
+  return composed(tf, (ops, { inputs, attrs }) => {
+    const [kh, kw, c, o] = attrs.filterShape as Quad;
+    const g = gemmGeometry(tf, "filter", inputs.x!.shape as Quad, [o, c, kh, kw], attrs);
+    return g ? gemmFilterGradient(ops, inputs.x!, inputs.dy!, g) : ops.transpose(filterGradient(tf, ops, inputs.x!, inputs.dy!, attrs), [3, 0, 1, 2]);
+  });
 }
 
 export function depthwiseBackpropInput(tf: Tf): tfjs.KernelFunc {
@@ -232,12 +252,36 @@ function depthwiseSums(x: Float32Array, dy: Float32Array, g: DepthwiseGeometry, 
 }
 
 /**
+ * With m = 1, dw[t, 0:lanes] += x[…, 0:lanes] · dy[…, 0:lanes] for every tap and output pixel, four
+ * channels at a time in WebAssembly SIMD (simd.ts), summed in float32 in dw itself.
+ */
+function simdTapSums(macc: MaccSimd, x: Float32Array, dy: Float32Array, dw: Float32Array, g: DepthwiseGeometry, kh: number, kw: number, lanes: number): void {
+  const { b, h, w, c, ho, wo } = g;
+  const bytes = lanes * 4;
+  for (let n = 0; n < b; n++)
+    for (let i = 0; i < ho; i++)
+      for (let ti = 0; ti < kh; ti++) {
+        const row = i * g.strides[0] + ti * g.dilations[0] - g.before[0];
+        if (row < 0 || row >= h) continue;
+        for (let j = 0; j < wo; j++) {
+          const dyAt = dy.byteOffset + ((n * ho + i) * wo + j) * c * 4;
+          for (let tj = 0; tj < kw; tj++) {
+            const col = j * g.strides[1] + tj * g.dilations[1] - g.before[1];
+            if (col < 0 || col >= w) continue;
+            macc(dw.byteOffset + (ti * kw + tj) * c * 4, x.byteOffset + ((n * h + row) * w + col) * c * 4, dyAt, bytes);
+          }
+        }
+      }
+}
+
+/**
  * The depthwise filter gradient dw[t, c, q] = Σ_b,i x[b, i·s + t·d - pad, c] · dy[b, i, c·m + q], as
- * loops over the heap, summed in float64 as pure JS does. As a convolution (channels and batch
- * merged, dy as a kernel the size of the image) it ran on XNNPACK's slowest path, ten times the
- * forward's time. With one filter per channel (m = 1, every stdlib model) eight channels at a time
- * are summed in registers; the rest, and other multipliers, channel by channel. (tfjs asks for no
- * dilation here: its depthwise gradient refuses one, and the runtime spreads dilated kernels.)
+ * loops over the heap. As a convolution (channels and batch merged, dy as a kernel the size of the
+ * image) it ran on XNNPACK's slowest path, ten times the forward's time. With one filter per
+ * channel (m = 1, every stdlib model) four channels at a time are summed in WebAssembly SIMD (in
+ * float32; simd.ts), or where that cannot run eight at a time in registers (in float64); the rest,
+ * and other multipliers, channel by channel. (tfjs asks for no dilation here: its depthwise
+ * gradient refuses one, and the runtime spreads dilated kernels.)
  */
 export function depthwiseBackpropFilter(tf: Tf): tfjs.KernelFunc {
   return composed(tf, (ops, { inputs, backend, attrs }) => {
@@ -258,12 +302,16 @@ export function depthwiseBackpropFilter(tf: Tf): tfjs.KernelFunc {
     const out = ops.output([...filterShape], "float32");
     const x = backend.typedArrayFromHeap(inputs.x!) as Float32Array;
     const dy = backend.typedArrayFromHeap(inputs.dy!) as Float32Array;
+    const dw = backend.typedArrayFromHeap(out) as Float32Array;
     const sums = new Float64Array(kh * kw * c * m);
-    const blocked = m === 1 ? c - (c % 8) : 0;
-    for (let ti = 0; ti < kh; ti++) for (let tj = 0; tj < kw; tj++) for (let c0 = 0; c0 < blocked; c0 += 8) tapSums8(x, dy, g, ti, tj, c0, sums, (ti * kw + tj) * c + c0);
+    const macc = m === 1 ? simdKernels(backend)?.macc : undefined;
+    const blocked = macc ? c - (c % 4) : m === 1 ? c - (c % 8) : 0;
+    if (macc) simdTapSums(macc, x, dy, dw, g, kh, kw, blocked);
+    else for (let ti = 0; ti < kh; ti++) for (let tj = 0; tj < kw; tj++) for (let c0 = 0; c0 < blocked; c0 += 8) tapSums8(x, dy, g, ti, tj, c0, sums, (ti * kw + tj) * c + c0);
     const rest = Array.from({ length: c - blocked }, (_, k) => blocked + k);
     if (rest.length) depthwiseSums(x, dy, g, kh, kw, m, rest, sums);
-    (backend.typedArrayFromHeap(out) as Float32Array).set(sums);
+    // The SIMD loop summed its channels in place; the rest come from sums.
+    for (let t = 0; t < kh * kw; t++) for (let k = macc ? blocked : 0; k < c * m; k++) dw[t * c * m + k] = sums[t * c * m + k]!;
     return out;
   });
 }

@@ -47,6 +47,12 @@ export class Ops {
     return out;
   }
 
+  /** Takes `info` (made by the backend here) among the intermediates freed by finish. */
+  adopt(info: Info): Info {
+    this.made.push(info);
+    return info;
+  }
+
   /** Frees every intermediate but `keep`; an input handed back gets a reference of its own. */
   finish(result: Info): Info {
     const keep = this.made.includes(result) ? result : this.run("Identity", { x: result });

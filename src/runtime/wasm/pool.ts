@@ -126,16 +126,58 @@ interface PoolAttrs {
   dimRoundingMode?: "floor" | "round" | "ceil";
 }
 
+/**
+ * The 2-d gradient from the forward's output y: each window's first element equal to its maximum
+ * (above -Infinity) takes dy, the same element the scan picks. Comparing with the known maximum
+ * branches predictably; tracking a running maximum (the scan) mispredicts about every other
+ * element on real activations, and took three times as long.
+ */
 export function maxPoolGrad(tf: Tf): tfjs.KernelFunc {
-  return gradient(
-    tf,
-    (x, attrs) => {
-      const a = attrs as unknown as PoolAttrs;
-      return windows2d(tf.backend_util.computePool2DInfo(x.shape as Quad, a.filterSize as [number, number], a.strides as [number, number], 1, a.pad, a.dimRoundingMode));
-    },
-    false,
-  );
+  return composed(tf, (ops, { inputs, backend, attrs }) => {
+    const a = attrs as unknown as PoolAttrs;
+    const x = inputs.input!;
+    const w = windows2d(tf.backend_util.computePool2DInfo(x.shape as Quad, a.filterSize as [number, number], a.strides as [number, number], 1, a.pad, a.dimRoundingMode));
+    const dx = ops.output([...x.shape], "float32");
+    const xs = backend.typedArrayFromHeap(x) as Float32Array;
+    const ys = backend.typedArrayFromHeap(inputs.output!) as Float32Array;
+    const g = backend.typedArrayFromHeap(inputs.dy!) as Float32Array;
+    const out = backend.typedArrayFromHeap(dx) as Float32Array;
+    const c = w.channels;
+    const [, ih, iw] = w.in;
+    const [, oh, ow] = w.out;
+    const [, sh, sw] = w.strides;
+    const [, dh, dw] = w.dilations;
+    const [, kh, kw] = w.kernel;
+    const [, ph, pw] = w.before;
+    // The window's valid taps as input offsets (relative to the image), per output pixel.
+    const taps = new Int32Array(kh * kw);
+    let o = 0;
+    for (let b = 0; b < w.batch; b++)
+      for (let y = 0; y < oh; y++)
+        for (let xx = 0; xx < ow; xx++, o += c) {
+          let n = 0;
+          for (let q = 0; q < kh; q++) {
+            const yi = y * sh + q * dh - ph;
+            if (yi < 0 || yi >= ih) continue;
+            for (let r = 0; r < kw; r++) {
+              const xi = xx * sw + r * dw - pw;
+              if (xi >= 0 && xi < iw) taps[n++] = ((b * ih + yi) * iw + xi) * c;
+            }
+          }
+          for (let ch = 0; ch < c; ch++) {
+            const max = ys[o + ch]!;
+            if (!(max > -Infinity)) continue;
+            for (let t = 0; t < n; t++)
+              if (xs[taps[t]! + ch] === max) {
+                out[taps[t]! + ch]! += g[o + ch]!;
+                break;
+              }
+          }
+        }
+    return dx;
+  });
 }
+
 
 function info3d(tf: Tf, x: tfjs.TensorInfo, attrs: Record<string, unknown>): Windows {
   const a = attrs as unknown as PoolAttrs;

@@ -1,0 +1,143 @@
+/**
+ * Loops in WebAssembly SIMD (four float32 lanes) over the backend's own memory: a small module,
+ * assembled here byte by byte and instantiated on the backend's memory, so that it reads and
+ * writes the tensors where they are (pointers are byte offsets in that memory). The single-threaded
+ * backend's module exports its memory; the multi-threaded one's is found by backend.ts as it starts
+ * (`medgMemory`). Without either the callers loop in JavaScript.
+ *
+ * - `adam`: the Adam update (adam.ts). As a JavaScript loop it is bound by float64 square roots and
+ *   divisions one element at a time: some 16 ns an element, a sixth of a ResNet-18 step.
+ * - `macc`: acc += x · y over a run of channels (the depthwise filter gradient, conv.ts).
+ */
+
+/** adam(p, g, m, v, po, mo, vo, bytes, beta1, beta2, c1, c2, shrink, l2, rootBc2, eps, stepSize). */
+export type AdamSimd = (p: number, g: number, m: number, v: number, po: number, mo: number, vo: number, bytes: number, ...constants: number[]) => void;
+/** macc(acc, x, y, bytes): acc[i] += x[i] · y[i] over `bytes` (a multiple of 16). */
+export type MaccSimd = (acc: number, x: number, y: number, bytes: number) => void;
+
+export interface SimdKernels {
+  adam: AdamSimd;
+  macc: MaccSimd;
+}
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+/** Unsigned LEB128. */
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
+const vector = (items: number[][]) => [...leb(items.length), ...items.flat()];
+const name = (s: string) => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+
+// Parameters: seven pointers, the byte count, nine float32 constants; then locals i, P, G, M, V.
+const [P_PTR, G_PTR, M_PTR, V_PTR, PO_PTR, MO_PTR, VO_PTR, BYTES] = [0, 1, 2, 3, 4, 5, 6, 7];
+const [BETA1, BETA2, C1, C2, SHRINK, L2, ROOT_BC2, EPS, STEP_SIZE] = [8, 9, 10, 11, 12, 13, 14, 15, 16];
+const [I, PV, GV, MV, VV] = [17, 18, 19, 20, 21];
+
+// Opcodes: 0x20/0x21 local.get/set, 0x41 i32.const, 0x6a i32.add, 0x4f i32.ge_u, 0x02/0x03 block/loop
+// (0x40: no result), 0x0d br_if, 0x0c br, 0x0b end; 0xfd prefixes SIMD (0x00 v128.load, 0x0b
+// v128.store, 0x13 f32x4.splat, 0xe3… f32x4 arithmetic), loads and stores with alignment 2^2.
+const get = (i: number) => [0x20, i];
+const set = (i: number) => [0x21, i];
+const simd = (op: number) => [0xfd, ...leb(op)];
+const splat = (i: number) => [...get(i), ...simd(0x13)];
+const [ADD, SUB, MUL, DIV, SQRT] = [0xe4, 0xe5, 0xe6, 0xe7, 0xe3].map(simd) as [number[], number[], number[], number[], number[]];
+/** v128 at ptr + i. */
+const load = (ptr: number) => [...get(ptr), ...get(I), 0x6a, ...simd(0x00), 2, 0];
+/** Stores the v128 that `value` leaves at ptr + i. */
+const store = (ptr: number, value: number[]) => [...get(ptr), ...get(I), 0x6a, ...value, ...simd(0x0b), 2, 0];
+
+const adamBody = [
+  // locals: one i32, four v128
+  ...vector([[1, I32], [4, V128]]),
+  0x41, 0, ...set(I),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(I), ...get(BYTES), 0x4f, 0x0d, 1,
+  ...load(P_PTR), ...set(PV),
+  // G = g + P·l2
+  ...load(G_PTR), ...get(PV), ...splat(L2), ...MUL, ...ADD, ...set(GV),
+  // M = m·β1 + G·c1
+  ...load(M_PTR), ...splat(BETA1), ...MUL, ...get(GV), ...splat(C1), ...MUL, ...ADD, ...set(MV),
+  // V = v·β2 + G·G·c2
+  ...load(V_PTR), ...splat(BETA2), ...MUL, ...get(GV), ...get(GV), ...MUL, ...splat(C2), ...MUL, ...ADD, ...set(VV),
+  ...store(MO_PTR, get(MV)),
+  ...store(VO_PTR, get(VV)),
+  // po = P·shrink - (M / (sqrt(V) / rootBc2 + eps)) · stepSize
+  ...store(PO_PTR, [...get(PV), ...splat(SHRINK), ...MUL, ...get(MV), ...get(VV), ...SQRT, ...splat(ROOT_BC2), ...DIV, ...splat(EPS), ...ADD, ...DIV, ...splat(STEP_SIZE), ...MUL, ...SUB]),
+  ...get(I), 0x41, 16, 0x6a, ...set(I),
+  0x0c, 0,
+  0x0b, 0x0b, 0x0b,
+];
+
+// macc: parameters acc, x, y, bytes; local i (4).
+const MACC_I = 4;
+const maccLoad = (ptr: number) => [...get(ptr), ...get(MACC_I), 0x6a, ...simd(0x00), 2, 0];
+const maccBody = [
+  ...vector([[1, I32]]),
+  0x41, 0, ...set(MACC_I),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(MACC_I), ...get(3), 0x4f, 0x0d, 1,
+  ...get(0), ...get(MACC_I), 0x6a, ...maccLoad(0), ...maccLoad(1), ...maccLoad(2), ...MUL, ...ADD, ...simd(0x0b), 2, 0,
+  ...get(MACC_I), 0x41, 16, 0x6a, ...set(MACC_I),
+  0x0c, 0,
+  0x0b, 0x0b, 0x0b,
+];
+
+function moduleBytes(shared: boolean): Uint8Array {
+  const adamType = [0x60, ...vector([...Array<number[]>(8).fill([I32]), ...Array<number[]>(9).fill([F32])]), 0];
+  const maccType = [0x60, ...vector(Array<number[]>(4).fill([I32])), 0];
+  // Any memory of at least 0 pages; a shared one (the threaded backend's) must be declared shared,
+  // with a maximum at least its own (4 GiB, the most a 32-bit memory has).
+  const limits = shared ? [0x03, 0, ...leb(65536)] : [0x00, 0];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vector([adamType, maccType])),
+    ...section(2, vector([[...name("e"), ...name("m"), 0x02, ...limits]])),
+    ...section(3, vector([[0], [1]])),
+    ...section(7, vector([
+      [...name("adam"), 0x00, 0],
+      [...name("macc"), 0x00, 1],
+    ])),
+    ...section(10, vector([
+      [...leb(adamBody.length), ...adamBody],
+      [...leb(maccBody.length), ...maccBody],
+    ])),
+  ]);
+}
+
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+const cache = new WeakMap<object, SimdKernels | null>();
+
+/** The SIMD loops on the backend's memory, or null where they cannot run. */
+export function simdKernels(backend: object): SimdKernels | null {
+  if (cache.has(backend)) return cache.get(backend)!;
+  let kernels: SimdKernels | null = null;
+  try {
+    const module = (backend as { wasm?: { asm?: { memory?: object }; medgMemory?: object } }).wasm;
+    const memory = (module?.medgMemory ?? module?.asm?.memory) as { buffer: ArrayBuffer } | undefined;
+    if (memory) {
+      const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+      const instance = new api.Instance(new api.Module(moduleBytes(memory.buffer instanceof SharedArrayBuffer)), { e: { m: memory } });
+      kernels = { adam: instance.exports.adam as AdamSimd, macc: instance.exports.macc as MaccSimd };
+    }
+  } catch {
+    kernels = null;
+  }
+  cache.set(backend, kernels);
+  return kernels;
+}
