@@ -9,9 +9,10 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "../backends/onnx/emit.js";
 import { encodeModel, exportOnnx } from "../backends/onnx/export.js";
 import type { CompileResult } from "../compile.js";
-import { diagnostic, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { displayPath } from "./render.js";
+import { selectModels } from "./select-models.js";
 
 export const targets = ["onnx"] as const;
 
@@ -79,30 +80,9 @@ export function build(file: string, options: BuildOptions, io: BuildIo): number 
       return 2;
     }
 
-  const r = io.compile(file);
-  if (typeof r === "string") {
-    io.err(r);
-    return 1;
-  }
-  const diagnostics = [...r.diagnostics];
-  let models = r.models;
-  if (options.model !== undefined) {
-    models = models.filter((m) => m.name === options.model);
-    if (models.length === 0) {
-      const s = didYouMean(options.model, r.models.map((m) => m.name));
-      const span = r.models[0]?.span ?? { file: r.file, start: { offset: 0, line: 1, col: 1 }, end: { offset: 0, line: 1, col: 1 } };
-      diagnostics.push(diagnostic("MEDG211", span, `no model named '${options.model}' in ${file}${s ? ` (did you mean '${s}'?)` : ""}; models: ${r.models.map((m) => m.name).join(", ") || "none"}`));
-    }
-  }
-  // Diagnostics of models not asked for stay out of the way.
-  const others = r.models.filter((m) => !models.includes(m));
-  const relevant = diagnostics.filter((d) => !others.some((m) => m.diagnostics.includes(d)));
-  io.print(relevant);
-  if (hasErrors(relevant)) return 1;
-  if (models.length === 0) {
-    io.err(`medg build: ${file} has no model to build`);
-    return 1;
-  }
+  const selected = selectModels(file, options.model, io, "build");
+  if (!selected) return 1;
+  const { result: r, models } = selected;
   if (options.output !== undefined && models.length > 1) {
     io.err(`medg build: -o names one file, but ${file} has ${models.length} models (${models.map((m) => m.name).join(", ")}); choose one with --model`);
     return 2;

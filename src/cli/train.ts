@@ -7,10 +7,11 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CheckedModel } from "../compile.js";
-import { diagnostic, hasErrors } from "../diagnostics/diagnostic.js";
+import { hasErrors } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { BuildIo } from "./build.js";
 import { displayPath } from "./render.js";
+import { selectModels } from "./select-models.js";
 
 const runtimes = ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu", "tfjs"];
 
@@ -60,30 +61,8 @@ function seedOf(raw: string | undefined, io: { err(t: string): void }, command: 
 
 /** Compiles and picks the models to build; null after printing why not. */
 function modelsOf(file: string, options: TfjsBuildCommandOptions, io: BuildIo, command: string): { models: CheckedModel[]; all: number; file: string } | null {
-  const r = io.compile(file);
-  if (typeof r === "string") {
-    io.err(r);
-    return null;
-  }
-  const diagnostics = [...r.diagnostics];
-  let models = r.models;
-  if (options.model !== undefined) {
-    models = models.filter((m) => m.name === options.model);
-    if (models.length === 0) {
-      const s = didYouMean(options.model, r.models.map((m) => m.name));
-      const span = r.models[0]?.span ?? { file: r.file, start: { offset: 0, line: 1, col: 1 }, end: { offset: 0, line: 1, col: 1 } };
-      diagnostics.push(diagnostic("MEDG211", span, `no model named '${options.model}' in ${file}${s ? ` (did you mean '${s}'?)` : ""}; models: ${r.models.map((m) => m.name).join(", ") || "none"}`));
-    }
-  }
-  const others = r.models.filter((m) => !models.includes(m));
-  const relevant = diagnostics.filter((d) => !others.some((m) => m.diagnostics.includes(d)));
-  io.print(relevant);
-  if (hasErrors(relevant)) return null;
-  if (models.length === 0) {
-    io.err(`medg ${command}: ${file} has no model`);
-    return null;
-  }
-  return { models, all: r.models.length, file: r.file };
+  const selected = selectModels(file, options.model, io, command);
+  return selected && { models: selected.models, all: selected.result.models.length, file: selected.result.file };
 }
 
 function checkRuntime(runtime: string | undefined, io: BuildIo, command: string): boolean {
