@@ -215,6 +215,21 @@ describe("the runtime's convolution kernels on the wasm backend", () => {
     const f = (xi: tf.Tensor, wi: tf.Tensor) => convChannelsLast(createForwardContext(tfjs).tf, xi, wi, a) as tf.Tensor;
     return { what: JSON.stringify({ x: x.shape, ...a }), gap: await gradientGap(f, [x, w]) };
   });
+  /**
+   * The same with every transposed matrix a multiple of four each way (four rows at a time in SIMD,
+   * simd.ts), wider than a strip of 64 columns.
+   */
+  cases("conv 2-d as matrix products: sizes in fours", async (r) => {
+    const kernel = r.pick([[1, 1], [3, 3], [1, 3]]);
+    const strides = kernel.map(() => r.int(1, 2));
+    const pads = [...kernel, ...kernel].map((k) => (k - 1) / 2);
+    const a: ConvAttrs = { rank: 2, in: 4 * r.int(4, 18), out: 4 * r.int(17, 20), kernel, strides, pads, dilations: [1, 1], group: 1, bias: false };
+    const spatial = strides.map((s) => 2 * s);
+    const x = input(r, [2, ...spatial, a.in]);
+    const w = input(r, [a.out, a.in, ...kernel]);
+    const f = (xi: tf.Tensor, wi: tf.Tensor) => convChannelsLast(createForwardContext(tfjs).tf, xi, wi, a) as tf.Tensor;
+    return { what: JSON.stringify({ x: x.shape, ...a }), gap: await gradientGap(f, [x, w]) };
+  });
   cases("conv 1-d", run(1, false));
   cases("conv 3-d: strides, padding, dilation, groups", run(3, false));
   cases("conv_transpose 2-d", run(2, true));

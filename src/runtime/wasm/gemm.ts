@@ -15,6 +15,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import type { Info, Ops } from "./ops.js";
+import { simdKernels } from "./simd.js";
 
 /** What the three products need of a 2-d convolution's geometry (dilation 1). */
 export interface Geometry {
@@ -132,19 +133,48 @@ function col2im(ops: Ops, colsT: Info, g: Geometry, at: Int32Array): Info {
   return out;
 }
 
-/** x [r, c] transposed to [c, r], in 32×32 tiles: a loop over the heap, twice the backend's Transpose's speed. */
+/**
+ * x [r, c] transposed to [c, r]. With r and c multiples of four, four rows at a time in WebAssembly
+ * SIMD (simd.ts), in strips of 256 columns: on ResNet-18 some 1.7 times the speed of the loop
+ * below (a 512×4608 weight in ~6 ms). Otherwise a loop over the heap in tiles of 64 rows by 16
+ * columns, four columns at a time; either is over twice the backend's Transpose's speed.
+ */
 function transpose2d(ops: Ops, x: Info, r: number, c: number): Info {
   const out = ops.backend.makeOutput([c, r], "float32");
   ops.adopt(out);
   const src = ops.backend.typedArrayFromHeap(x) as Float32Array;
   const dst = ops.backend.typedArrayFromHeap(out) as Float32Array;
-  const TILE = 32;
-  for (let i0 = 0; i0 < r; i0 += TILE)
-    for (let j0 = 0; j0 < c; j0 += TILE) {
-      const i1 = Math.min(r, i0 + TILE);
-      const j1 = Math.min(c, j0 + TILE);
-      for (let j = j0; j < j1; j++) for (let i = i0, to = j * r + i0; i < i1; i++, to++) dst[to] = src[i * c + j]!;
+  const transpose4 = r % 4 === 0 && c % 4 === 0 ? simdKernels(ops.backend)?.transpose4 : undefined;
+  if (transpose4) {
+    const STRIP = 256;
+    for (let j0 = 0; j0 < c; j0 += STRIP) {
+      const bytes = Math.min(STRIP, c - j0) * 4;
+      for (let i0 = 0; i0 < r; i0 += 4) transpose4(src.byteOffset + (i0 * c + j0) * 4, dst.byteOffset + (j0 * r + i0) * 4, c * 4, r * 4, bytes);
     }
+    return out;
+  }
+  const ROWS = 64;
+  const COLS = 16;
+  for (let i0 = 0; i0 < r; i0 += ROWS) {
+    const i1 = Math.min(r, i0 + ROWS);
+    for (let j0 = 0; j0 < c; j0 += COLS) {
+      const j1 = Math.min(c, j0 + COLS);
+      let j = j0;
+      for (; j + 4 <= j1; j += 4) {
+        const to0 = j * r;
+        const to1 = to0 + r;
+        const to2 = to1 + r;
+        const to3 = to2 + r;
+        for (let i = i0, from = i * c + j; i < i1; i++, from += c) {
+          dst[to0 + i] = src[from]!;
+          dst[to1 + i] = src[from + 1]!;
+          dst[to2 + i] = src[from + 2]!;
+          dst[to3 + i] = src[from + 3]!;
+        }
+      }
+      for (; j < j1; j++) for (let i = i0, from = i * c + j, to = j * r; i < i1; i++, from += c) dst[to + i] = src[from]!;
+    }
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@
  * - `adam`: the Adam update (adam.ts). As a JavaScript loop it is bound by float64 square roots and
  *   divisions one element at a time: some 16 ns an element, a sixth of a ResNet-18 step.
  * - `macc`: acc += x · y over a run of channels (the depthwise filter gradient, conv.ts).
+ * - `transpose4`: a strip of four rows transposed, four by four columns (gemm.ts's transposes).
  */
 
 /** adam(p, g, m, v, po, mo, vo, bytes, beta1, beta2, c1, c2, shrink, l2, rootBc2, eps, stepSize). */
@@ -15,9 +16,17 @@ export type AdamSimd = (p: number, g: number, m: number, v: number, po: number, 
 /** macc(acc, x, y, bytes): acc[i] += x[i] · y[i] over `bytes` (a multiple of 16). */
 export type MaccSimd = (acc: number, x: number, y: number, bytes: number) => void;
 
+/**
+ * transpose4(src, dst, srcStride, dstStride, bytes): the four rows at src (srcStride bytes apart),
+ * `bytes` of each (a multiple of 16), written as the columns of the rows at dst (dstStride bytes
+ * apart): four floats of each of bytes / 4 rows.
+ */
+export type Transpose4Simd = (src: number, dst: number, srcStride: number, dstStride: number, bytes: number) => void;
+
 export interface SimdKernels {
   adam: AdamSimd;
   macc: MaccSimd;
+  transpose4: Transpose4Simd;
 }
 
 const I32 = 0x7f;
@@ -94,24 +103,60 @@ const maccBody = [
   0x0b, 0x0b, 0x0b,
 ];
 
+// transpose4: parameters src, dst, ss, ds, bytes; locals i, o, s1, s2, s3 (i32), a, b, c, d (v128).
+const [TR_SRC, TR_DST, TR_SS, TR_DS, TR_BYTES, TR_I, TR_O, TR_S1, TR_S2, TR_S3, TR_A, TR_B, TR_C, TR_D] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+/** i8x16.shuffle of the two v128 on the stack, picking float lanes (0–3 the first, 4–7 the second). */
+const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
+const trLoad = (ptr: number) => [...get(ptr), ...get(TR_I), 0x6a, ...simd(0x00), 2, 0];
+/** Stores the v128 `value` leaves at o + k·ds. */
+const trStore = (k: number, value: number[]) => [...get(TR_O), ...Array<number[]>(k).fill([...get(TR_DS), 0x6a]).flat(), ...value, ...simd(0x0b), 2, 0];
+const LO = [0, 4, 1, 5];
+const HI = [2, 6, 3, 7];
+const transposeBody = [
+  ...vector([[5, I32], [4, V128]]),
+  0x41, 0, ...set(TR_I),
+  ...get(TR_DST), ...set(TR_O),
+  ...get(TR_SRC), ...get(TR_SS), 0x6a, ...set(TR_S1),
+  ...get(TR_S1), ...get(TR_SS), 0x6a, ...set(TR_S2),
+  ...get(TR_S2), ...get(TR_SS), 0x6a, ...set(TR_S3),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(TR_I), ...get(TR_BYTES), 0x4f, 0x0d, 1,
+  // a b c d: the rows; (a0 b0 a1 b1), (a2 b2 a3 b3), (c0 d0 c1 d1), (c2 d2 c3 d3); then the columns.
+  ...trLoad(TR_SRC), ...trLoad(TR_S1), ...shuffle(LO), ...set(TR_A),
+  ...trLoad(TR_SRC), ...trLoad(TR_S1), ...shuffle(HI), ...set(TR_B),
+  ...trLoad(TR_S2), ...trLoad(TR_S3), ...shuffle(LO), ...set(TR_C),
+  ...trLoad(TR_S2), ...trLoad(TR_S3), ...shuffle(HI), ...set(TR_D),
+  ...trStore(0, [...get(TR_A), ...get(TR_C), ...shuffle([0, 1, 4, 5])]),
+  ...trStore(1, [...get(TR_A), ...get(TR_C), ...shuffle([2, 3, 6, 7])]),
+  ...trStore(2, [...get(TR_B), ...get(TR_D), ...shuffle([0, 1, 4, 5])]),
+  ...trStore(3, [...get(TR_B), ...get(TR_D), ...shuffle([2, 3, 6, 7])]),
+  ...get(TR_O), ...get(TR_DS), 0x41, 2, 0x74, 0x6a, ...set(TR_O),
+  ...get(TR_I), 0x41, 16, 0x6a, ...set(TR_I),
+  0x0c, 0,
+  0x0b, 0x0b, 0x0b,
+];
+
 function moduleBytes(shared: boolean): Uint8Array {
   const adamType = [0x60, ...vector([...Array<number[]>(8).fill([I32]), ...Array<number[]>(9).fill([F32])]), 0];
   const maccType = [0x60, ...vector(Array<number[]>(4).fill([I32])), 0];
+  const transposeType = [0x60, ...vector(Array<number[]>(5).fill([I32])), 0];
   // Any memory of at least 0 pages; a shared one (the threaded backend's) must be declared shared,
   // with a maximum at least its own (4 GiB, the most a 32-bit memory has).
   const limits = shared ? [0x03, 0, ...leb(65536)] : [0x00, 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([adamType, maccType])),
+    ...section(1, vector([adamType, maccType, transposeType])),
     ...section(2, vector([[...name("e"), ...name("m"), 0x02, ...limits]])),
-    ...section(3, vector([[0], [1]])),
+    ...section(3, vector([[0], [1], [2]])),
     ...section(7, vector([
       [...name("adam"), 0x00, 0],
       [...name("macc"), 0x00, 1],
+      [...name("transpose4"), 0x00, 2],
     ])),
     ...section(10, vector([
       [...leb(adamBody.length), ...adamBody],
       [...leb(maccBody.length), ...maccBody],
+      [...leb(transposeBody.length), ...transposeBody],
     ])),
   ]);
 }
@@ -133,7 +178,7 @@ export function simdKernels(backend: object): SimdKernels | null {
     if (memory) {
       const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
       const instance = new api.Instance(new api.Module(moduleBytes(memory.buffer instanceof SharedArrayBuffer)), { e: { m: memory } });
-      kernels = { adam: instance.exports.adam as AdamSimd, macc: instance.exports.macc as MaccSimd };
+      kernels = { adam: instance.exports.adam as AdamSimd, macc: instance.exports.macc as MaccSimd, transpose4: instance.exports.transpose4 as Transpose4Simd };
     }
   } catch {
     kernels = null;
