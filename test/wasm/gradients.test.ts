@@ -230,6 +230,22 @@ describe("the runtime's convolution kernels on the wasm backend", () => {
     const f = (xi: tf.Tensor, wi: tf.Tensor) => convChannelsLast(createForwardContext(tfjs).tf, xi, wi, a) as tf.Tensor;
     return { what: JSON.stringify({ x: x.shape, ...a }), gap: await gradientGap(f, [x, w]) };
   });
+  /**
+   * Larger images with few output channels: the weight's gradient runs one matrix product per
+   * filter tap (wasm/tapwise.ts). Kernels of several shapes, strides, uneven padding, groups.
+   */
+  cases("conv 2-d weight gradient tap by tap: larger images, few channels", async (r) => {
+    const kernel = [r.pick([2, 3, 5]), r.pick([1, 3, 4])];
+    const group = r.pick([1, 1, 2]);
+    const strides = kernel.map(() => r.int(1, 2));
+    const pads = [...kernel, ...kernel].map((k) => r.int(0, k - 1));
+    const spatial = kernel.map((k) => r.int(k + 2, k + 9));
+    const a: ConvAttrs = { rank: 2, in: group * r.int(3, 9), out: group * r.int(1, 6), kernel, strides, pads, dilations: [1, 1], group, bias: false };
+    const x = input(r, [r.int(1, 3), ...spatial, a.in]);
+    const w = input(r, [a.out, a.in / group, ...kernel]);
+    const f = (xi: tf.Tensor, wi: tf.Tensor) => convChannelsLast(createForwardContext(tfjs).tf, xi, wi, a) as tf.Tensor;
+    return { what: JSON.stringify({ x: x.shape, ...a }), gap: await gradientGap(f, [x, w]) };
+  });
   cases("conv 1-d", run(1, false));
   cases("conv 3-d: strides, padding, dilation, groups", run(3, false));
   cases("conv_transpose 2-d", run(2, true));

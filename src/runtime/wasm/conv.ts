@@ -21,6 +21,7 @@ import type { Tf } from "../types.js";
 import { type Direction, gemmFilterGradient, gemmForward, gemmInputGradient, geometry, prefersGemm } from "./gemm.js";
 import { composed, type Info, type Ops } from "./ops.js";
 import { type MaccSimd, simdKernels } from "./simd.js";
+import { prefersTapwise, tapwiseFilterGradient } from "./tapwise.js";
 
 type Pad = tfjs.backend_util.ExplicitPadding | "valid" | "same" | number;
 type Rounding = "floor" | "round" | "ceil" | undefined;
@@ -118,7 +119,8 @@ export function conv2dBackpropInput(tf: Tf): tfjs.KernelFunc {
  * transposed to [kh, kw, c, o] in the forward pass, and its gradient computed in that layout and
  * transposed back; here the input gradient reads the weight as it is and the weight's gradient
  * is produced in its layout: one pass over each weight per step instead of three. Where the
- * weight outweighs the activations, each direction runs as matrix products instead (gemm.ts).
+ * weight outweighs the activations, each direction runs as matrix products instead (gemm.ts), and
+ * elsewhere the weight's gradient as one matrix product per filter tap (tapwise.ts).
  */
 export const CONV2D_OIHW = "MedgConv2DOIHW";
 export const CONV2D_OIHW_INPUT_GRADIENT = "MedgConv2DOIHWBackpropInput";
@@ -151,8 +153,11 @@ export function conv2dOihwInputGradient(tf: Tf): tfjs.KernelFunc {
 export function conv2dOihwFilterGradient(tf: Tf): tfjs.KernelFunc {
   return composed(tf, (ops, { inputs, attrs }) => {
     const [kh, kw, c, o] = attrs.filterShape as Quad;
-    const g = gemmGeometry(tf, "filter", inputs.x!.shape as Quad, [o, c, kh, kw], attrs);
-    return g ? gemmFilterGradient(ops, inputs.x!, inputs.dy!, g) : ops.transpose(filterGradient(tf, ops, inputs.x!, inputs.dy!, attrs), [3, 0, 1, 2]);
+    const { strides, pad } = attrs as { strides: [number, number]; pad: Pad };
+    const g = geometry(tf.backend_util.computeConv2DInfo(inputs.x!.shape as Quad, [kh, kw, c, o], strides, 1, pad));
+    if (prefersTapwise(g)) return tapwiseFilterGradient(ops, inputs.x!, inputs.dy!, g);
+    if (prefersGemm.filter(g)) return gemmFilterGradient(ops, inputs.x!, inputs.dy!, g);
+    return ops.transpose(filterGradient(tf, ops, inputs.x!, inputs.dy!, attrs), [3, 0, 1, 2]);
   });
 }
 

@@ -139,7 +139,7 @@ function col2im(ops: Ops, colsT: Info, g: Geometry, at: Int32Array): Info {
  * below (a 512×4608 weight in ~6 ms). Otherwise a loop over the heap in tiles of 64 rows by 16
  * columns, four columns at a time; either is over twice the backend's Transpose's speed.
  */
-function transpose2d(ops: Ops, x: Info, r: number, c: number): Info {
+export function transpose2d(ops: Ops, x: Info, r: number, c: number): Info {
   const out = ops.backend.makeOutput([c, r], "float32");
   ops.adopt(out);
   const src = ops.backend.typedArrayFromHeap(x) as Float32Array;
@@ -182,7 +182,7 @@ function transpose2d(ops: Ops, x: Info, r: number, c: number): Info {
  * a · b as [1, m, n] (a [m, k], b [k, n]). Neither is transposed and there is one batch: the
  * backend's other matrix products (transposed operands, batches) run several times slower.
  */
-function matMul(ops: Ops, a: Info, b: Info): Info {
+export function matMul(ops: Ops, a: Info, b: Info): Info {
   const [m, k] = a.shape as [number, number];
   const n = b.shape[1]!;
   return ops.run("BatchMatMul", { a: ops.reshape(a, [1, m, k]), b: ops.reshape(b, [1, k, n]) }, { transposeA: false, transposeB: false });
