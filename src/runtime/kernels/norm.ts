@@ -9,6 +9,7 @@ import type { Tensor, Tf, Variable } from "../types.js";
 import type { Kernel } from "./context.js";
 import { Act, channelsLast, channelsLastTensor } from "./layout.js";
 import { vectorAlong } from "./util.js";
+import { bnTrainWasm } from "../wasm/batchnorm.js";
 
 interface NormAttrs {
   eps: number;
@@ -56,7 +57,16 @@ export const bn: Kernel<NormAttrs & { momentum: number }> = (ctx, [x], w, a) => 
     const variance = vectorAlong(tf, w.running_var!, rank, c);
     return new Act(perChannel(tf, t, mean, variance, a.eps, w.weight, w.bias, c), x!.layout);
   }
-  const { mean, variance } = tf.moments(t, axes, true);
+  // On the wasm backend, channels innermost: one fused kernel forward and one backward (wasm/batchnorm.ts).
+  const fused = tf.getBackend() === "wasm" && c === rank - 1 && t.dtype === "float32";
+  let y: Tensor | undefined;
+  let mean: Tensor;
+  let variance: Tensor;
+  if (fused) {
+    const weight = w.weight ?? tf.ones([a.channels]);
+    const bias = w.bias ?? tf.zeros([a.channels]);
+    ({ y, mean, variance } = bnTrainWasm(tf, t, weight, bias, a.eps));
+  } else ({ mean, variance } = tf.moments(t, axes, true));
   const count = t.size / a.channels;
   const runningMean = w.running_mean as Variable | undefined;
   const runningVar = w.running_var as Variable | undefined;
@@ -68,6 +78,10 @@ export const bn: Kernel<NormAttrs & { momentum: number }> = (ctx, [x], w, a) => 
       { target: runningMean, value: tf.keep(tf.add(tf.mul(runningMean, 1 - m), tf.mul(batchMean, m))) },
       { target: runningVar, value: tf.keep(tf.add(tf.mul(runningVar, 1 - m), tf.mul(unbiased, m))) },
     );
+  }
+  if (y) {
+    tf.dispose([mean, variance]);
+    return new Act(y, x!.layout);
   }
   return new Act(perChannel(tf, t, mean, variance, a.eps, w.weight, w.bias, c), x!.layout);
 };

@@ -22,6 +22,7 @@ import {
   depthwiseBackpropInput,
 } from "./conv.js";
 import { ADAM_STEP, adamStep } from "./adam.js";
+import { BN_TRAIN, BN_TRAIN_GRAD, bnTrain, bnTrainGrad } from "./batchnorm.js";
 import { conv2dOihwGradient } from "./layers.js";
 import { cast, identity } from "./memory.js";
 import { maxPool3d, maxPool3dGrad, maxPoolGrad } from "./pool.js";
@@ -52,6 +53,9 @@ const replacements: Record<string, (tf: Tf, original: tfjs.KernelFunc | undefine
   [CONV2D_OIHW_FILTER_GRADIENT]: conv2dOihwFilterGradient,
   // One optimizer update as one kernel (see adam.ts).
   [ADAM_STEP]: () => adamStep(),
+  // Training-mode batch norm as one kernel forward and one backward (see batchnorm.ts).
+  [BN_TRAIN]: () => bnTrain(),
+  [BN_TRAIN_GRAD]: () => bnTrainGrad(),
   // Present and right, but copying what can be shared.
   Identity: (_tf, original) => identity(original),
   Cast: (_tf, original) => cast(original),

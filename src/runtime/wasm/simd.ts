@@ -9,6 +9,8 @@
  *   divisions one element at a time: some 16 ns an element, a sixth of a ResNet-18 step.
  * - `macc`: acc += x · y over a run of channels (the depthwise filter gradient, conv.ts).
  * - `transpose4`: a strip of four rows transposed, four by four columns (gemm.ts's transposes).
+ * - `rowAffine`: out = u · a + v · b + d with per-column a, b, d (batch norm's output and input
+ *   gradient, batchnorm.ts).
  */
 
 /** adam(p, g, m, v, po, mo, vo, bytes, beta1, beta2, c1, c2, shrink, l2, rootBc2, eps, stepSize). */
@@ -23,10 +25,17 @@ export type MaccSimd = (acc: number, x: number, y: number, bytes: number) => voi
  */
 export type Transpose4Simd = (src: number, dst: number, srcStride: number, dstStride: number, bytes: number) => void;
 
+/**
+ * rowAffine(u, v, a, b, d, out, rowBytes, bytes): out[i] = u[i] · a[j] + v[i] · b[j] + d[j] over
+ * `bytes`, rows of `rowBytes` (both multiples of 16), j the column within the row.
+ */
+export type RowAffineSimd = (u: number, v: number, a: number, b: number, d: number, out: number, rowBytes: number, bytes: number) => void;
+
 export interface SimdKernels {
   adam: AdamSimd;
   macc: MaccSimd;
   transpose4: Transpose4Simd;
+  rowAffine: RowAffineSimd;
 }
 
 const I32 = 0x7f;
@@ -136,27 +145,55 @@ const transposeBody = [
   0x0b, 0x0b, 0x0b,
 ];
 
+// rowAffine: parameters u, v, a, b, d, out, rowBytes, bytes; locals o, j, p (i32).
+const [RA_U, RA_V, RA_A, RA_B, RA_D, RA_OUT, RA_ROW, RA_BYTES, RA_O, RA_J, RA_P] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const raLoad = (ptr: number, at: number) => [...get(ptr), ...get(at), 0x6a, ...simd(0x00), 2, 0];
+const rowAffineBody = [
+  ...vector([[3, I32]]),
+  0x41, 0, ...set(RA_O),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(RA_O), ...get(RA_BYTES), 0x4f, 0x0d, 1,
+  0x41, 0, ...set(RA_J),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(RA_J), ...get(RA_ROW), 0x4f, 0x0d, 1,
+  ...get(RA_O), ...get(RA_J), 0x6a, ...set(RA_P),
+  ...get(RA_OUT), ...get(RA_P), 0x6a,
+  ...raLoad(RA_U, RA_P), ...raLoad(RA_A, RA_J), ...MUL,
+  ...raLoad(RA_V, RA_P), ...raLoad(RA_B, RA_J), ...MUL, ...ADD,
+  ...raLoad(RA_D, RA_J), ...ADD,
+  ...simd(0x0b), 2, 0,
+  ...get(RA_J), 0x41, 16, 0x6a, ...set(RA_J),
+  0x0c, 0,
+  0x0b, 0x0b,
+  ...get(RA_O), ...get(RA_ROW), 0x6a, ...set(RA_O),
+  0x0c, 0,
+  0x0b, 0x0b, 0x0b,
+];
+
 function moduleBytes(shared: boolean): Uint8Array {
   const adamType = [0x60, ...vector([...Array<number[]>(8).fill([I32]), ...Array<number[]>(9).fill([F32])]), 0];
   const maccType = [0x60, ...vector(Array<number[]>(4).fill([I32])), 0];
   const transposeType = [0x60, ...vector(Array<number[]>(5).fill([I32])), 0];
+  const rowAffineType = [0x60, ...vector(Array<number[]>(8).fill([I32])), 0];
   // Any memory of at least 0 pages; a shared one (the threaded backend's) must be declared shared,
   // with a maximum at least its own (4 GiB, the most a 32-bit memory has).
   const limits = shared ? [0x03, 0, ...leb(65536)] : [0x00, 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([adamType, maccType, transposeType])),
+    ...section(1, vector([adamType, maccType, transposeType, rowAffineType])),
     ...section(2, vector([[...name("e"), ...name("m"), 0x02, ...limits]])),
-    ...section(3, vector([[0], [1], [2]])),
+    ...section(3, vector([[0], [1], [2], [3]])),
     ...section(7, vector([
       [...name("adam"), 0x00, 0],
       [...name("macc"), 0x00, 1],
       [...name("transpose4"), 0x00, 2],
+      [...name("rowAffine"), 0x00, 3],
     ])),
     ...section(10, vector([
       [...leb(adamBody.length), ...adamBody],
       [...leb(maccBody.length), ...maccBody],
       [...leb(transposeBody.length), ...transposeBody],
+      [...leb(rowAffineBody.length), ...rowAffineBody],
     ])),
   ]);
 }
@@ -178,7 +215,7 @@ export function simdKernels(backend: object): SimdKernels | null {
     if (memory) {
       const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
       const instance = new api.Instance(new api.Module(moduleBytes(memory.buffer instanceof SharedArrayBuffer)), { e: { m: memory } });
-      kernels = { adam: instance.exports.adam as AdamSimd, macc: instance.exports.macc as MaccSimd, transpose4: instance.exports.transpose4 as Transpose4Simd };
+      kernels = { adam: instance.exports.adam as AdamSimd, macc: instance.exports.macc as MaccSimd, transpose4: instance.exports.transpose4 as Transpose4Simd, rowAffine: instance.exports.rowAffine as RowAffineSimd };
     }
   } catch {
     kernels = null;
