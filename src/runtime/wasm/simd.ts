@@ -71,103 +71,98 @@ const set = (i: number) => [0x21, i];
 const simd = (op: number) => [0xfd, ...leb(op)];
 const splat = (i: number) => [...get(i), ...simd(0x13)];
 const [ADD, SUB, MUL, DIV, SQRT] = [0xe4, 0xe5, 0xe6, 0xe7, 0xe3].map(simd) as [number[], number[], number[], number[], number[]];
-/** v128 at ptr + i. */
-const load = (ptr: number) => [...get(ptr), ...get(I), 0x6a, ...simd(0x00), 2, 0];
+/** v128 at local ptr + local at. */
+const loadAt = (ptr: number, at: number) => [...get(ptr), ...get(at), 0x6a, ...simd(0x00), 2, 0];
+/** v128.store of the address and the value on the stack. */
+const STORE = [...simd(0x0b), 2, 0];
+/** `for (i = 0; i < limit; i += step) body`, i and limit locals, step the instructions pushing the increment. */
+const loop = (i: number, limit: number, body: number[], step = [0x41, 16]) => [
+  0x41, 0, ...set(i),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(i), ...get(limit), 0x4f, 0x0d, 1,
+  ...body,
+  ...get(i), ...step, 0x6a, ...set(i),
+  0x0c, 0,
+  0x0b, 0x0b,
+];
+
+/** v128 at ptr + i (adam's index). */
+const load = (ptr: number) => loadAt(ptr, I);
 /** Stores the v128 that `value` leaves at ptr + i. */
-const store = (ptr: number, value: number[]) => [...get(ptr), ...get(I), 0x6a, ...value, ...simd(0x0b), 2, 0];
+const store = (ptr: number, value: number[]) => [...get(ptr), ...get(I), 0x6a, ...value, ...STORE];
 
 const adamBody = [
   // locals: one i32, four v128
   ...vector([[1, I32], [4, V128]]),
-  0x41, 0, ...set(I),
-  0x02, 0x40, 0x03, 0x40,
-  ...get(I), ...get(BYTES), 0x4f, 0x0d, 1,
-  ...load(P_PTR), ...set(PV),
-  // G = g + P·l2
-  ...load(G_PTR), ...get(PV), ...splat(L2), ...MUL, ...ADD, ...set(GV),
-  // M = m·β1 + G·c1
-  ...load(M_PTR), ...splat(BETA1), ...MUL, ...get(GV), ...splat(C1), ...MUL, ...ADD, ...set(MV),
-  // V = v·β2 + G·G·c2
-  ...load(V_PTR), ...splat(BETA2), ...MUL, ...get(GV), ...get(GV), ...MUL, ...splat(C2), ...MUL, ...ADD, ...set(VV),
-  ...store(MO_PTR, get(MV)),
-  ...store(VO_PTR, get(VV)),
-  // po = P·shrink - (M / (sqrt(V) / rootBc2 + eps)) · stepSize
-  ...store(PO_PTR, [...get(PV), ...splat(SHRINK), ...MUL, ...get(MV), ...get(VV), ...SQRT, ...splat(ROOT_BC2), ...DIV, ...splat(EPS), ...ADD, ...DIV, ...splat(STEP_SIZE), ...MUL, ...SUB]),
-  ...get(I), 0x41, 16, 0x6a, ...set(I),
-  0x0c, 0,
-  0x0b, 0x0b, 0x0b,
+  ...loop(I, BYTES, [
+    ...load(P_PTR), ...set(PV),
+    // G = g + P·l2
+    ...load(G_PTR), ...get(PV), ...splat(L2), ...MUL, ...ADD, ...set(GV),
+    // M = m·β1 + G·c1
+    ...load(M_PTR), ...splat(BETA1), ...MUL, ...get(GV), ...splat(C1), ...MUL, ...ADD, ...set(MV),
+    // V = v·β2 + G·G·c2
+    ...load(V_PTR), ...splat(BETA2), ...MUL, ...get(GV), ...get(GV), ...MUL, ...splat(C2), ...MUL, ...ADD, ...set(VV),
+    ...store(MO_PTR, get(MV)),
+    ...store(VO_PTR, get(VV)),
+    // po = P·shrink - (M / (sqrt(V) / rootBc2 + eps)) · stepSize
+    ...store(PO_PTR, [...get(PV), ...splat(SHRINK), ...MUL, ...get(MV), ...get(VV), ...SQRT, ...splat(ROOT_BC2), ...DIV, ...splat(EPS), ...ADD, ...DIV, ...splat(STEP_SIZE), ...MUL, ...SUB]),
+  ]),
+  0x0b,
 ];
 
 // macc: parameters acc, x, y, bytes; local i (4).
 const MACC_I = 4;
-const maccLoad = (ptr: number) => [...get(ptr), ...get(MACC_I), 0x6a, ...simd(0x00), 2, 0];
 const maccBody = [
   ...vector([[1, I32]]),
-  0x41, 0, ...set(MACC_I),
-  0x02, 0x40, 0x03, 0x40,
-  ...get(MACC_I), ...get(3), 0x4f, 0x0d, 1,
-  ...get(0), ...get(MACC_I), 0x6a, ...maccLoad(0), ...maccLoad(1), ...maccLoad(2), ...MUL, ...ADD, ...simd(0x0b), 2, 0,
-  ...get(MACC_I), 0x41, 16, 0x6a, ...set(MACC_I),
-  0x0c, 0,
-  0x0b, 0x0b, 0x0b,
+  ...loop(MACC_I, 3, [...get(0), ...get(MACC_I), 0x6a, ...loadAt(0, MACC_I), ...loadAt(1, MACC_I), ...loadAt(2, MACC_I), ...MUL, ...ADD, ...STORE]),
+  0x0b,
 ];
 
 // transpose4: parameters src, dst, ss, ds, bytes; locals i, o, s1, s2, s3 (i32), a, b, c, d (v128).
 const [TR_SRC, TR_DST, TR_SS, TR_DS, TR_BYTES, TR_I, TR_O, TR_S1, TR_S2, TR_S3, TR_A, TR_B, TR_C, TR_D] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 /** i8x16.shuffle of the two v128 on the stack, picking float lanes (0–3 the first, 4–7 the second). */
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
-const trLoad = (ptr: number) => [...get(ptr), ...get(TR_I), 0x6a, ...simd(0x00), 2, 0];
+const trLoad = (ptr: number) => loadAt(ptr, TR_I);
 /** Stores the v128 `value` leaves at o + k·ds. */
-const trStore = (k: number, value: number[]) => [...get(TR_O), ...Array<number[]>(k).fill([...get(TR_DS), 0x6a]).flat(), ...value, ...simd(0x0b), 2, 0];
+const trStore = (k: number, value: number[]) => [...get(TR_O), ...Array<number[]>(k).fill([...get(TR_DS), 0x6a]).flat(), ...value, ...STORE];
 const LO = [0, 4, 1, 5];
 const HI = [2, 6, 3, 7];
 const transposeBody = [
   ...vector([[5, I32], [4, V128]]),
-  0x41, 0, ...set(TR_I),
   ...get(TR_DST), ...set(TR_O),
   ...get(TR_SRC), ...get(TR_SS), 0x6a, ...set(TR_S1),
   ...get(TR_S1), ...get(TR_SS), 0x6a, ...set(TR_S2),
   ...get(TR_S2), ...get(TR_SS), 0x6a, ...set(TR_S3),
-  0x02, 0x40, 0x03, 0x40,
-  ...get(TR_I), ...get(TR_BYTES), 0x4f, 0x0d, 1,
-  // a b c d: the rows; (a0 b0 a1 b1), (a2 b2 a3 b3), (c0 d0 c1 d1), (c2 d2 c3 d3); then the columns.
-  ...trLoad(TR_SRC), ...trLoad(TR_S1), ...shuffle(LO), ...set(TR_A),
-  ...trLoad(TR_SRC), ...trLoad(TR_S1), ...shuffle(HI), ...set(TR_B),
-  ...trLoad(TR_S2), ...trLoad(TR_S3), ...shuffle(LO), ...set(TR_C),
-  ...trLoad(TR_S2), ...trLoad(TR_S3), ...shuffle(HI), ...set(TR_D),
-  ...trStore(0, [...get(TR_A), ...get(TR_C), ...shuffle([0, 1, 4, 5])]),
-  ...trStore(1, [...get(TR_A), ...get(TR_C), ...shuffle([2, 3, 6, 7])]),
-  ...trStore(2, [...get(TR_B), ...get(TR_D), ...shuffle([0, 1, 4, 5])]),
-  ...trStore(3, [...get(TR_B), ...get(TR_D), ...shuffle([2, 3, 6, 7])]),
-  ...get(TR_O), ...get(TR_DS), 0x41, 2, 0x74, 0x6a, ...set(TR_O),
-  ...get(TR_I), 0x41, 16, 0x6a, ...set(TR_I),
-  0x0c, 0,
-  0x0b, 0x0b, 0x0b,
+  ...loop(TR_I, TR_BYTES, [
+    // a b c d: the rows; (a0 b0 a1 b1), (a2 b2 a3 b3), (c0 d0 c1 d1), (c2 d2 c3 d3); then the columns.
+    ...trLoad(TR_SRC), ...trLoad(TR_S1), ...shuffle(LO), ...set(TR_A),
+    ...trLoad(TR_SRC), ...trLoad(TR_S1), ...shuffle(HI), ...set(TR_B),
+    ...trLoad(TR_S2), ...trLoad(TR_S3), ...shuffle(LO), ...set(TR_C),
+    ...trLoad(TR_S2), ...trLoad(TR_S3), ...shuffle(HI), ...set(TR_D),
+    ...trStore(0, [...get(TR_A), ...get(TR_C), ...shuffle([0, 1, 4, 5])]),
+    ...trStore(1, [...get(TR_A), ...get(TR_C), ...shuffle([2, 3, 6, 7])]),
+    ...trStore(2, [...get(TR_B), ...get(TR_D), ...shuffle([0, 1, 4, 5])]),
+    ...trStore(3, [...get(TR_B), ...get(TR_D), ...shuffle([2, 3, 6, 7])]),
+    ...get(TR_O), ...get(TR_DS), 0x41, 2, 0x74, 0x6a, ...set(TR_O),
+  ]),
+  0x0b,
 ];
 
 // rowAffine: parameters u, v, a, b, d, out, rowBytes, bytes; locals o, j, p (i32).
 const [RA_U, RA_V, RA_A, RA_B, RA_D, RA_OUT, RA_ROW, RA_BYTES, RA_O, RA_J, RA_P] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-const raLoad = (ptr: number, at: number) => [...get(ptr), ...get(at), 0x6a, ...simd(0x00), 2, 0];
 const rowAffineBody = [
   ...vector([[3, I32]]),
-  0x41, 0, ...set(RA_O),
-  0x02, 0x40, 0x03, 0x40,
-  ...get(RA_O), ...get(RA_BYTES), 0x4f, 0x0d, 1,
-  0x41, 0, ...set(RA_J),
-  0x02, 0x40, 0x03, 0x40,
-  ...get(RA_J), ...get(RA_ROW), 0x4f, 0x0d, 1,
-  ...get(RA_O), ...get(RA_J), 0x6a, ...set(RA_P),
-  ...get(RA_OUT), ...get(RA_P), 0x6a,
-  ...raLoad(RA_U, RA_P), ...raLoad(RA_A, RA_J), ...MUL,
-  ...raLoad(RA_V, RA_P), ...raLoad(RA_B, RA_J), ...MUL, ...ADD,
-  ...raLoad(RA_D, RA_J), ...ADD,
-  ...simd(0x0b), 2, 0,
-  ...get(RA_J), 0x41, 16, 0x6a, ...set(RA_J),
-  0x0c, 0,
-  0x0b, 0x0b,
-  ...get(RA_O), ...get(RA_ROW), 0x6a, ...set(RA_O),
-  0x0c, 0,
-  0x0b, 0x0b, 0x0b,
+  ...loop(RA_O, RA_BYTES, [
+    ...loop(RA_J, RA_ROW, [
+      ...get(RA_O), ...get(RA_J), 0x6a, ...set(RA_P),
+      ...get(RA_OUT), ...get(RA_P), 0x6a,
+      ...loadAt(RA_U, RA_P), ...loadAt(RA_A, RA_J), ...MUL,
+      ...loadAt(RA_V, RA_P), ...loadAt(RA_B, RA_J), ...MUL, ...ADD,
+      ...loadAt(RA_D, RA_J), ...ADD,
+      ...STORE,
+    ]),
+  ], get(RA_ROW)),
+  0x0b,
 ];
 
 function moduleBytes(shared: boolean): Uint8Array {
