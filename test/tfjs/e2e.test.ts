@@ -4,11 +4,11 @@
  * reproduces its accuracy.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { encodeModel, exportOnnx } from "../../src/backends/onnx/export.js";
-import { buildTfjsCommand, demoDataCommand, trainCommand, type TrainCommandIo } from "../../src/cli/train.js";
+import { buildTfjsCommand, demoDataCommand, trainCommand } from "../../src/cli/train.js";
 import { compileFile } from "../../src/compile.js";
 import { BEST, loadCheckpoint } from "../../src/runtime/checkpoint.js";
 import { loadSample, openImageFolder } from "../../src/runtime/data/datasets.js";
@@ -16,7 +16,7 @@ import { createForwardContext } from "../../src/runtime/kernels/context.js";
 import { normalize } from "../../src/runtime/normalize.js";
 import type { ModelModule, ProgramPlan } from "../../src/runtime/program.js";
 import type { RunRecord } from "../../src/runtime/train.js";
-import { runtimeUrl, scratch, tf, tfjs } from "./program.js";
+import { commandIo, runtimeUrl, scratch, tf, tfjs } from "./program.js";
 
 const recipe = `model lesions {
   task classify(classes=["lesion", "normal"])
@@ -33,24 +33,12 @@ const recipe = `model lesions {
 }
 `;
 
-function io(): TrainCommandIo & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    cwd: scratch,
-    out: (t) => lines.push(t),
-    err: (t) => lines.push(`error: ${t}`),
-    compile: (f) => compileFile(resolve(scratch, f), { root: scratch }),
-    print: (ds) => ds.forEach((d) => lines.push(`${d.severity}: ${d.message}`)),
-    readSource: (f) => readFileSync(f, "utf8"),
-  };
-}
 
 beforeAll(() => writeFileSync(join(scratch, "lesions.medg"), recipe));
 
 describe("medg build --target tfjs", () => {
   it("writes the program folder and says how to train it", async () => {
-    const log = io();
+    const log = commandIo();
     expect(await buildTfjsCommand("lesions.medg", { runtimeModule: runtimeUrl }, log)).toBe(0);
     for (const f of ["model.js", "train.js", "plan.json", "package.json", "init.safetensors"]) expect(existsSync(join(scratch, "lesions-tfjs", f)), f).toBe(true);
     expect(log.lines[0]).toMatch(/^wrote lesions-tfjs\/: lesions as a tfjs program/);
@@ -58,7 +46,7 @@ describe("medg build --target tfjs", () => {
   });
 
   it("rejects an unknown runtime", async () => {
-    const log = io();
+    const log = commandIo();
     expect(await buildTfjsCommand("lesions.medg", { runtime: "tfjs-nod" }, log)).toBe(2);
     expect(log.lines[0]).toBe("error: medg build: unknown --runtime 'tfjs-nod' (did you mean 'tfjs-node'?); runtimes: auto, tfjs-node-gpu, tfjs-node, wasm, cpu, tfjs");
   });
@@ -66,7 +54,7 @@ describe("medg build --target tfjs", () => {
 
 describe("medg demo-data and medg train", () => {
   it("trains a tiny CNN in two stages to well above chance and keeps a best checkpoint that loads", async () => {
-    const log = io();
+    const log = commandIo();
     expect(await demoDataCommand("demo", { size: "32", count: "80", seed: "1" }, log)).toBe(0);
     expect(log.lines[0]).toMatch(/^wrote 80 images to demo \(classify; train: 32 lesion, 32 normal; val: 8 lesion, 8 normal\)$/);
 
@@ -113,7 +101,7 @@ describe("medg demo-data and medg train", () => {
   }, 120_000);
 
   it("refuses to overwrite a finished run without --resume", async () => {
-    const log = io();
+    const log = commandIo();
     expect(await trainCommand("lesions.medg", { data: "demo", out: "runs/lesions", runtimeModule: runtimeUrl }, log)).toBe(1);
     expect(log.lines.at(-1)).toBe("error: medg train: runs/lesions already holds a run; continue it with --resume or choose another --out");
   });

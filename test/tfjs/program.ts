@@ -1,10 +1,11 @@
 /** Builds a tfjs program from medg text into a scratch folder and loads it, for the training tests. */
 import * as tf from "@tensorflow/tfjs";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildTfjsProgram } from "../../src/backends/tfjs/build.js";
+import type { TrainCommandIo } from "../../src/cli/train.js";
 import { compileFile } from "../../src/compile.js";
 import { loadCheckpoint } from "../../src/runtime/checkpoint.js";
 import type { ModelModule, ProgramPlan } from "../../src/runtime/program.js";
@@ -44,4 +45,18 @@ export async function buildProgram(text: string, seed = 0): Promise<Program> {
 export function quietIo(): TrainIo & { lines: string[] } {
   const lines: string[] = [];
   return { lines, out: (t) => lines.push(t), err: (t) => lines.push(`error: ${t}`) };
+}
+
+/** The CLI commands' io, rooted at the scratch folder, collecting everything they print. */
+export function commandIo(): TrainCommandIo & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    cwd: scratch,
+    out: (t) => lines.push(t),
+    err: (t) => lines.push(`error: ${t}`),
+    compile: (f) => compileFile(resolve(scratch, f), { root: scratch }),
+    print: (ds) => ds.forEach((d) => lines.push(`${d.severity}: ${d.code} ${d.message}`)),
+    readSource: (f) => readFileSync(f, "utf8"),
+  };
 }

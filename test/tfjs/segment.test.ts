@@ -6,11 +6,11 @@
  * masks resized to the input) and the recipe's lint.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { build } from "../../src/cli/build.js";
-import { demoDataCommand, trainCommand, type TrainCommandIo } from "../../src/cli/train.js";
+import { demoDataCommand, trainCommand } from "../../src/cli/train.js";
 import { compileFile } from "../../src/compile.js";
 import { BEST, loadCheckpoint } from "../../src/runtime/checkpoint.js";
 import { loadMask, loadSegmentationImage, openSegmentationFolder } from "../../src/runtime/data/masks.js";
@@ -19,7 +19,7 @@ import { createForwardContext } from "../../src/runtime/kernels/context.js";
 import { normalize } from "../../src/runtime/normalize.js";
 import type { ModelModule, ProgramPlan } from "../../src/runtime/program.js";
 import { runTraining, type RunRecord } from "../../src/runtime/train.js";
-import { buildProgram, quietIo, runtimeUrl, scratch, tf, tfjs } from "./program.js";
+import { buildProgram, commandIo, quietIo, runtimeUrl, scratch, tf, tfjs } from "./program.js";
 
 // A two-level U-Net: skips by tap/from, joined by concatenation after transposed-conv upsampling.
 const unet = `def block(c) = conv(c, 3, bias=false) | bn | relu
@@ -45,24 +45,12 @@ model lesion_seg {
 }
 `;
 
-function io(): TrainCommandIo & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    cwd: scratch,
-    out: (t) => lines.push(t),
-    err: (t) => lines.push(`error: ${t}`),
-    compile: (f) => compileFile(resolve(scratch, f), { root: scratch }),
-    print: (ds) => ds.forEach((d) => lines.push(`${d.severity}: ${d.code} ${d.message}`)),
-    readSource: (f) => readFileSync(f, "utf8"),
-  };
-}
 
 const demo = join(scratch, "seg-demo");
 
 beforeAll(async () => {
   writeFileSync(join(scratch, "seg.medg"), unet);
-  const log = io();
+  const log = commandIo();
   expect(await demoDataCommand("seg-demo", { task: "segment", size: "32", count: "40", seed: "1" }, log)).toBe(0);
   expect(log.lines).toEqual(["wrote 40 images and 40 masks to seg-demo (segment; images/ and masks/, classes background, lesion)"]);
 });
@@ -82,7 +70,7 @@ function lesionDice(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
 
 describe("medg train on a segmentation task", () => {
   it("trains a small U-Net well above an all-background prediction, and onnxruntime gives the same masks", async () => {
-    const log = io();
+    const log = commandIo();
     const code = await trainCommand("seg.medg", { data: "seg-demo", out: "runs/seg", runtime: "tfjs", runtimeModule: runtimeUrl }, log);
     expect(code, log.lines.join("\n")).toBe(0);
     expect(log.lines).toContain(
@@ -132,7 +120,7 @@ describe("medg train on a segmentation task", () => {
 
     // medg build --target onnx --weights runs/seg/best.safetensors, then onnxruntime: the same masks.
     const onnxFile = join(scratch, "seg.onnx");
-    const b = io();
+    const b = commandIo();
     expect(
       build(
         "seg.medg",

@@ -3,28 +3,15 @@
  * examples/demo_lesion.medg --runtime wasm` to well above chance.
  */
 import { copyFileSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { demoDataCommand, trainCommand, type TrainCommandIo } from "../../src/cli/train.js";
-import { compileFile } from "../../src/compile.js";
+import { demoDataCommand, trainCommand } from "../../src/cli/train.js";
 import type { RunRecord } from "../../src/runtime/train.js";
 import { loadTf } from "../../src/runtime/tf.js";
-import { runtimeUrl, scratch } from "../tfjs/program.js";
+import { commandIo, runtimeUrl, scratch } from "../tfjs/program.js";
 import "./harness.js";
 
-function io(): TrainCommandIo & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    cwd: scratch,
-    out: (t) => lines.push(t),
-    err: (t) => lines.push(`error: ${t}`),
-    compile: (f) => compileFile(resolve(scratch, f), { root: scratch }),
-    print: (ds) => ds.forEach((d) => lines.push(`${d.severity}: ${d.message}`)),
-    readSource: (f) => readFileSync(f, "utf8"),
-  };
-}
 
 describe("the wasm runtime", () => {
   it("loads by name and says what runs", async () => {
@@ -39,7 +26,7 @@ describe("the wasm runtime", () => {
   });
 
   it("trains the README's demo model on demo data", async () => {
-    const log = io();
+    const log = commandIo();
     copyFileSync(fileURLToPath(new URL("../../examples/demo_lesion.medg", import.meta.url)), join(scratch, "demo_lesion.medg"));
     expect(await demoDataCommand("wasm-demo", { size: "32", count: "120", seed: "2" }, log)).toBe(0);
     const code = await trainCommand("demo_lesion.medg", { data: "wasm-demo", out: "runs/wasm-demo", runtime: "wasm", runtimeModule: runtimeUrl }, log);
