@@ -16,8 +16,8 @@ import { emitTfjsProgram } from "../../src/backends/tfjs/emit.js";
 import { compileFile, type CheckedModel } from "../../src/compile.js";
 import { createForwardContext } from "../../src/runtime/kernels/context.js";
 import type { ModelModule } from "../../src/runtime/program.js";
-import { initialValues } from "../../src/weights/init.js";
 import { writeSafetensorsSync } from "../../src/weights/safetensors.js";
+import { crossWeights, uniform } from "./cross-weights.js";
 
 await tf.setBackend("cpu");
 
@@ -37,31 +37,6 @@ export interface SegSpec {
 /** Runs every spec with MEDG_CROSS_BACKEND=all (`npm run cross-backend`), else only the CI ones. */
 export const runAll = process.env.MEDG_CROSS_BACKEND === "all";
 const report = process.env.MEDG_CROSS_REPORT;
-
-/** Uniform in [lo, hi) from a linear congruential generator. */
-function uniform(n: number, seed: number, lo: number, hi: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + ((hi - lo) * s) / 2 ** 32;
-  });
-}
-
-function weightsFor(model: CheckedModel, seed: number): Map<string, Float32Array> {
-  const values = initialValues(model.graph, { seed });
-  let k = 0;
-  for (const [name, v] of values) {
-    k++;
-    const p = model.graph.params.get(name)!;
-    const norm = p.node.op === "bn" || p.node.op === "ln" || name.endsWith("layer_norm.weight") || name.endsWith("layer_norm.bias") || name.includes(".norm.");
-    if (name.endsWith("running_var")) values.set(name, uniform(v.length, k, 0.5, 1.5));
-    else if (name.endsWith("running_mean")) values.set(name, uniform(v.length, k, -0.3, 0.3));
-    else if (norm && name.endsWith("weight")) values.set(name, uniform(v.length, k, 0.5, 1.5));
-    else if (norm && name.endsWith("bias")) values.set(name, uniform(v.length, k, -0.2, 0.2));
-    else if (name.endsWith("relative_position_bias_table")) values.set(name, uniform(v.length, k, -1, 1));
-  }
-  return values;
-}
 
 function compileModel(spec: SegSpec): CheckedModel {
   const file = join(scratch, `${spec.name}-${spec.size}.medg`);
@@ -90,7 +65,7 @@ export async function compareSeg(spec: SegSpec): Promise<SegCrossResult> {
   const x = uniform(input.reduce((a, b) => a * b, 1), 7, -1, 1);
 
   const model = compileModel(spec);
-  const values = weightsFor(model, 0);
+  const values = crossWeights(model, 0);
   const program = await emitTfjsProgram(model, { runtime });
   const dir = mkdtempSync(join(scratch, `${spec.name}-`));
   writeFileSync(join(dir, "model.js"), program.files["model.js"]!);

@@ -19,8 +19,8 @@ import { emitTfjsProgram } from "../../src/backends/tfjs/emit.js";
 import { compileFile, type CheckedModel } from "../../src/compile.js";
 import { createForwardContext } from "../../src/runtime/kernels/context.js";
 import type { ModelModule } from "../../src/runtime/program.js";
-import { initialValues } from "../../src/weights/init.js";
 import { writeSafetensorsSync } from "../../src/weights/safetensors.js";
+import { crossWeights, uniform } from "./cross-weights.js";
 
 await tf.setBackend("cpu");
 
@@ -58,31 +58,6 @@ const models: Spec[] = [
 const all = process.env.MEDG_CROSS_BACKEND === "all";
 const report = process.env.MEDG_CROSS_REPORT;
 
-/** Uniform in [lo, hi) from a linear congruential generator. */
-function uniform(n: number, seed: number, lo: number, hi: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + ((hi - lo) * s) / 2 ** 32;
-  });
-}
-
-/** The init rules' values, with the parameters they leave at constants made random. */
-function weightsFor(model: CheckedModel, seed: number): Map<string, Float32Array> {
-  const values = initialValues(model.graph, { seed });
-  let k = 0;
-  for (const [name, v] of values) {
-    k++;
-    const bn = model.graph.params.get(name)!.node.op === "bn";
-    if (name.endsWith("running_var")) values.set(name, uniform(v.length, k, 0.5, 1.5));
-    else if (name.endsWith("running_mean")) values.set(name, uniform(v.length, k, -0.3, 0.3));
-    else if (bn && name.endsWith(".weight")) values.set(name, uniform(v.length, k, 0.5, 1.5));
-    else if (bn && name.endsWith(".bias")) values.set(name, uniform(v.length, k, -0.2, 0.2));
-    else if (model.graph.params.get(name)!.node.op === "layer_scale") values.set(name, uniform(v.length, k, 0.3, 0.7));
-  }
-  return values;
-}
-
 export interface CrossResult {
   model: string;
   input: number[];
@@ -110,7 +85,7 @@ async function compare(spec: Spec): Promise<CrossResult> {
 
   // tfjs: the emitted model.js on the values.
   const model = compileModel(spec.name, spec.size);
-  const values = weightsFor(model, 0);
+  const values = crossWeights(model, 0);
   const program = await emitTfjsProgram(model, { runtime });
   const dir = mkdtempSync(join(scratch, `${spec.name}-`));
   writeFileSync(join(dir, "model.js"), program.files["model.js"]!);
