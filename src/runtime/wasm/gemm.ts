@@ -74,7 +74,7 @@ const k = (g: Geometry) => g.c * g.kh * g.kw;
 const p = (g: Geometry) => g.b * g.ho * g.wo;
 
 /** For each output pixel p, each tap (i, j): the input pixel's offset, or -1 in the padding. */
-function taps(g: Geometry): Int32Array {
+export function taps(g: Geometry): Int32Array {
   const k2 = g.kh * g.kw;
   const at = new Int32Array(g.b * g.ho * g.wo * k2);
   let n = 0;
@@ -95,7 +95,7 @@ function taps(g: Geometry): Int32Array {
  * The patches of x (NHWC) as [p, c·kh·kw], or as its transpose [c·kh·kw, p] when `transposed`, zero
  * in the padding: a loop over the heap.
  */
-function im2col(ops: Ops, x: Info, g: Geometry, at: Int32Array, transposed: boolean): Info {
+export function im2col(ops: Ops, x: Info, g: Geometry, at: Int32Array, transposed: boolean): Info {
   if (!transposed && g.kh * g.kw * g.sh * g.sw === 1 && g.top === 0 && g.left === 0 && g.ho === g.h && g.wo === g.w) return ops.reshape(x, [g.b * g.h * g.w, g.c]);
   const k2 = g.kh * g.kw;
   const k = g.c * k2;
@@ -116,7 +116,7 @@ function im2col(ops: Ops, x: Info, g: Geometry, at: Int32Array, transposed: bool
 }
 
 /** dx (NHWC) from dcolsᵀ [c·kh·kw, p]: each patch element added back where it came from. */
-function col2im(ops: Ops, colsT: Info, g: Geometry, at: Int32Array): Info {
+export function col2im(ops: Ops, colsT: Info, g: Geometry, at: Int32Array): Info {
   const k2 = g.kh * g.kw;
   const p = g.b * g.ho * g.wo;
   const out = ops.output([g.b, g.h, g.w, g.c], "float32");

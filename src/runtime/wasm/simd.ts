@@ -11,7 +11,11 @@
  * - `transpose4`: a strip of four rows transposed, four by four columns (gemm.ts's transposes).
  * - `rowAffine`: out = u · a + v · b + d with per-column a, b, d (batch norm's output and input
  *   gradient, batchnorm.ts).
+ * - `gemm`: a matrix product over tables of row pointers (simd-gemm.ts), the convolutions' (products.ts).
  */
+import { setFlagsFromString } from "node:v8";
+import { gemmFunctions, leb } from "./simd-gemm.js";
+
 
 /** adam(p, g, m, v, po, mo, vo, bytes, beta1, beta2, c1, c2, shrink, l2, rootBc2, eps, stepSize). */
 export type AdamSimd = (p: number, g: number, m: number, v: number, po: number, mo: number, vo: number, bytes: number, ...constants: number[]) => void;
@@ -31,28 +35,22 @@ export type Transpose4Simd = (src: number, dst: number, srcStride: number, dstSt
  */
 export type RowAffineSimd = (u: number, v: number, a: number, b: number, d: number, out: number, rowBytes: number, bytes: number) => void;
 
+/** gemm(aTab, sAk, T, kt, bTab, c, ldc, m0, m1, N): the matrix product of simd-gemm.ts over rows [m0, m1). */
+export type GemmSimd = (aTab: number, sAk: number, t: number, kt: number, bTab: number, c: number, ldc: number, m0: number, m1: number, n: number) => void;
+
 export interface SimdKernels {
   adam: AdamSimd;
   macc: MaccSimd;
   transpose4: Transpose4Simd;
   rowAffine: RowAffineSimd;
+  gemm: GemmSimd;
+  /** Whether gemm's multiply-adds are fused (relaxed SIMD). */
+  fused: boolean;
 }
 
 const I32 = 0x7f;
 const F32 = 0x7d;
 const V128 = 0x7b;
-
-/** Unsigned LEB128. */
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
 
 const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
 const vector = (items: number[][]) => [...leb(items.length), ...items.flat()];
@@ -165,37 +163,73 @@ const rowAffineBody = [
   0x0b,
 ];
 
-function moduleBytes(shared: boolean): Uint8Array {
+function moduleBytes(shared: boolean, fused: boolean): Uint8Array {
   const adamType = [0x60, ...vector([...Array<number[]>(8).fill([I32]), ...Array<number[]>(9).fill([F32])]), 0];
   const maccType = [0x60, ...vector(Array<number[]>(4).fill([I32])), 0];
   const transposeType = [0x60, ...vector(Array<number[]>(5).fill([I32])), 0];
   const rowAffineType = [0x60, ...vector(Array<number[]>(8).fill([I32])), 0];
+  const own = [
+    { type: adamType, body: adamBody, export: "adam" },
+    { type: maccType, body: maccBody, export: "macc" },
+    { type: transposeType, body: transposeBody, export: "transpose4" },
+    { type: rowAffineType, body: rowAffineBody, export: "rowAffine" },
+  ];
+  const functions = [...own, ...gemmFunctions(own.length, fused)];
   // Any memory of at least 0 pages; a shared one (the threaded backend's) must be declared shared,
   // with a maximum at least its own (4 GiB, the most a 32-bit memory has).
   const limits = shared ? [0x03, 0, ...leb(65536)] : [0x00, 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([adamType, maccType, transposeType, rowAffineType])),
+    ...section(1, vector(functions.map((f) => f.type))),
     ...section(2, vector([[...name("e"), ...name("m"), 0x02, ...limits]])),
-    ...section(3, vector([[0], [1], [2], [3]])),
-    ...section(7, vector([
-      [...name("adam"), 0x00, 0],
-      [...name("macc"), 0x00, 1],
-      [...name("transpose4"), 0x00, 2],
-      [...name("rowAffine"), 0x00, 3],
-    ])),
-    ...section(10, vector([
-      [...leb(adamBody.length), ...adamBody],
-      [...leb(maccBody.length), ...maccBody],
-      [...leb(transposeBody.length), ...transposeBody],
-      [...leb(rowAffineBody.length), ...rowAffineBody],
-    ])),
+    ...section(3, vector(functions.map((_, i) => leb(i)))),
+    ...section(7, vector(functions.flatMap((f, i) => (f.export ? [[...name(f.export), 0x00, ...leb(i)]] : [])))),
+    ...section(10, vector(functions.map((f) => [...leb(f.body.length), ...f.body]))),
   ]);
 }
 
 interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+/**
+ * Relaxed SIMD's fused multiply-add where this Node can be told to accept it: V8 12 and later accept
+ * it by default, V8 11 (Node 20) behind a flag, which takes effect for modules compiled after it is set.
+ */
+function allowRelaxedSimd(): void {
+  try {
+    setFlagsFromString("--experimental-wasm-relaxed-simd");
+  } catch {
+    // the plain multiply and add remain
+  }
+}
+
+/**
+ * The SIMD loops on `memory` (a WebAssembly.Memory). gemm fuses its multiply-adds where relaxed SIMD
+ * compiles, unless `fused` is false.
+ */
+export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffer }, fused = true): SimdKernels {
+  const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+  const shared = memory.buffer instanceof SharedArrayBuffer;
+  let compiled: object | undefined;
+  if (fused) {
+    allowRelaxedSimd();
+    try {
+      compiled = new api.Module(moduleBytes(shared, true));
+    } catch {
+      compiled = undefined;
+    }
+  }
+  const e = new api.Instance(compiled ?? new api.Module(moduleBytes(shared, false)), { e: { m: memory } }).exports;
+  return {
+    adam: e.adam as AdamSimd,
+    macc: e.macc as MaccSimd,
+    transpose4: e.transpose4 as Transpose4Simd,
+    rowAffine: e.rowAffine as RowAffineSimd,
+    gemm: e.gemm as GemmSimd,
+    fused: compiled !== undefined,
+  };
 }
 
 const cache = new WeakMap<object, SimdKernels | null>();
@@ -207,11 +241,7 @@ export function simdKernels(backend: object): SimdKernels | null {
   try {
     const module = (backend as { wasm?: { asm?: { memory?: object }; medgMemory?: object } }).wasm;
     const memory = (module?.medgMemory ?? module?.asm?.memory) as { buffer: ArrayBuffer } | undefined;
-    if (memory) {
-      const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-      const instance = new api.Instance(new api.Module(moduleBytes(memory.buffer instanceof SharedArrayBuffer)), { e: { m: memory } });
-      kernels = { adam: instance.exports.adam as AdamSimd, macc: instance.exports.macc as MaccSimd, transpose4: instance.exports.transpose4 as Transpose4Simd, rowAffine: instance.exports.rowAffine as RowAffineSimd };
-    }
+    if (memory) kernels = instantiateSimd(memory);
   } catch {
     kernels = null;
   }
