@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { instantiateSimd } from "../../src/runtime/wasm/simd.js";
 import { rng } from "./harness.js";
 
-const memory = new WebAssembly.Memory({ initial: 64 });
+const memory = new (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly.Memory({ initial: 64 });
 const variants = { fused: instantiateSimd(memory, true), plain: instantiateSimd(memory, false) };
 
 describe("the wasm SIMD matrix product", () => {
@@ -79,6 +79,29 @@ describe("the wasm SIMD matrix product", () => {
     for (let i = 0; i < m; i++) {
       const expected = i >= 5 && i < 11 ? 3 * (i * k) + 6 : -1;
       expect(Array.from(f32.subarray(8192 + i * n, 8192 + (i + 1) * n))).toEqual(Array(n).fill(expected));
+    }
+  });
+});
+
+describe("the wasm SIMD module's strided move", () => {
+  it("copies and adds runs of floats between tables of pointers, each side with its stride", () => {
+    const { move } = variants.fused;
+    const f32 = new Float32Array(memory.buffer);
+    const i32 = new Int32Array(memory.buffer);
+    const r = rng(7);
+    for (const add of [0, 1]) {
+      const [count, c, srcStride, dstStride] = [5, 3, 2, 7];
+      for (let e = 0; e < 1024; e++) f32[e] = r.next();
+      const before = Float32Array.from({ length: 1024 }, () => r.next());
+      f32.set(before, 2048);
+      const src = [10, 200, 3, 700, 51];
+      const dst = [0, 1, 2, 300, 600];
+      i32.set(src.map((x) => x * 4), 4096);
+      i32.set(dst.map((x) => (2048 + x) * 4), 4096 + count);
+      move(4096 * 4, srcStride * 4, (4096 + count) * 4, dstStride * 4, count, c, add);
+      const expected = Float32Array.from(before);
+      for (let e = 0; e < count; e++) for (let j = 0; j < c; j++) expected[dst[e]! + j * dstStride] = f32[src[e]! + j * srcStride]! + (add ? expected[dst[e]! + j * dstStride]! : 0);
+      expect(Array.from(f32.subarray(2048, 3072))).toEqual(Array.from(expected));
     }
   });
 });

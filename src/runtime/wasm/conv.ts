@@ -144,8 +144,8 @@ function oihwGeometry(tf: Tf, xShape: Quad, filterShape: Quad, attrs: Record<str
 
 export function conv2dOihw(tf: Tf): tfjs.KernelFunc {
   return composed(tf, (ops, { inputs, attrs }) => {
-    const gemm = simdKernels(ops.backend)?.gemm;
-    if (gemm) return productForward(ops, gemm, inputs.x!, inputs.filter!, oihwGeometry(tf, inputs.x!.shape as Quad, inputs.filter!.shape as Quad, attrs));
+    const simd = simdKernels(ops.backend);
+    if (simd) return productForward(ops, simd, inputs.x!, inputs.filter!, oihwGeometry(tf, inputs.x!.shape as Quad, inputs.filter!.shape as Quad, attrs));
     const g = gemmGeometry(tf, "forward", inputs.x!.shape as Quad, inputs.filter!.shape as Quad, attrs);
     if (g) return gemmForward(ops, inputs.x!, inputs.filter!, g);
     const filter = ops.transpose(inputs.filter!, [2, 3, 1, 0]);
@@ -155,8 +155,8 @@ export function conv2dOihw(tf: Tf): tfjs.KernelFunc {
 
 export function conv2dOihwInputGradient(tf: Tf): tfjs.KernelFunc {
   return composed(tf, (ops, { inputs, attrs }) => {
-    const gemm = simdKernels(ops.backend)?.gemm;
-    if (gemm) return productInputGradient(ops, gemm, inputs.dy!, inputs.filter!, oihwGeometry(tf, attrs.inputShape as Quad, inputs.filter!.shape as Quad, attrs));
+    const simd = simdKernels(ops.backend);
+    if (simd) return productInputGradient(ops, simd, inputs.dy!, inputs.filter!, oihwGeometry(tf, attrs.inputShape as Quad, inputs.filter!.shape as Quad, attrs));
     const g = gemmGeometry(tf, "input", attrs.inputShape as Quad, inputs.filter!.shape as Quad, attrs);
     return g ? gemmInputGradient(ops, inputs.dy!, inputs.filter!, g) : inputGradient(tf, ops, inputs.dy!, inputs.filter!, "OIHW", attrs);
   });
@@ -167,8 +167,8 @@ export function conv2dOihwFilterGradient(tf: Tf): tfjs.KernelFunc {
     const [kh, kw, c, o] = attrs.filterShape as Quad;
     const { strides, pad } = attrs as { strides: [number, number]; pad: Pad };
     const g = geometry(tf.backend_util.computeConv2DInfo(inputs.x!.shape as Quad, [kh, kw, c, o], strides, 1, pad));
-    const gemm = simdKernels(ops.backend)?.gemm;
-    if (gemm) return productFilterGradient(ops, gemm, inputs.x!, inputs.dy!, g);
+    const simd = simdKernels(ops.backend);
+    if (simd) return productFilterGradient(ops, simd, inputs.x!, inputs.dy!, g);
     if (prefersTapwise(g)) return tapwiseFilterGradient(ops, inputs.x!, inputs.dy!, g);
     if (prefersGemm.filter(g)) return gemmFilterGradient(ops, inputs.x!, inputs.dy!, g);
     return ops.transpose(filterGradient(tf, ops, inputs.x!, inputs.dy!, attrs), [3, 0, 1, 2]);

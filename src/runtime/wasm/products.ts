@@ -1,24 +1,29 @@
 /**
  * The runtime's 2-d convolution (weight [o, c, kh, kw], activations NHWC) in its three directions
- * as products of simd-gemm.ts, whose tables of row pointers read the operands where they lie:
+ * as products of simd-gemm.ts, whose tables of row pointers read the operands where they lie.
+ * Most layers have more pixels than output channels ("activation-heavy"):
  *
- * - forward, y[p, o] = Σ x(p, tap)[c] · w[o, c, tap]: a row of A per output pixel and kernel row,
+ * - forward, y[p, o] = Σ x(p, window row i)·w(i): a row of A per output pixel and kernel row,
  *   pointing at the kw·c contiguous inputs that row of the window covers in x padded once; B the
- *   weight as [kh, kw, c, o]. Where the weight outweighs the pixels, yᵀ = w · colsᵀ instead: the
- *   weight read as it is, the patches as rows (gemm.ts's im2col), and yᵀ transposed back.
- * - input gradient, stride 1: the same over dy padded by the kernel's reach, B rows the weight as
- *   [kh, kw, o, c] taken in reverse along kw. Otherwise dcolsᵀ = wᵀ · dyᵀ (wᵀ read through its
- *   columns, no transpose) summed back into dx (col2im).
- * - filter gradient: dw[o, ·] = dyᵀ · x(tap) per tap, dyᵀ read through its columns and x(tap)'s rows
- *   pointing at each output pixel's input for that tap (zeros in the padding), written as
- *   [o, kh, kw, c] and reordered; with few channels, dyᵀ · cols in the weight's own layout.
+ *   weight as [kh, kw, c, o].
+ * - input gradient, stride 1: the same over dy padded by the kernel's reach, B's rows the weight as
+ *   [kh, kw, o, c] taken in reverse along kw.
+ * - filter gradient: dw[o, i, ·] = dyᵀ · x(window row i): A is dyᵀ (dy read through its columns),
+ *   B's rows the window rows of the forward pass; written as [o, kh, kw, c] and reordered.
  *
- * The reductions run in chunks of at most some hundreds of steps so that C's rows and the chunk's
- * operands stay in cache.
+ * Where the weight outweighs the pixels (ResNet's last stages at 64×64) it is read as it is, and
+ * the activations' patches are moved instead (im2col and col2im below, in WebAssembly):
+ * yᵀ = w · colsᵀ, dcolsᵀ = wᵀ · dyᵀ (wᵀ read through its columns), dw = dyᵀ · cols. Strided input
+ * gradients take the dcolsᵀ form too.
+ *
+ * The reductions run in chunks of some tens of steps, so that a chunk's rows of A and B and the
+ * tile of C stay in the first-level cache (and its TLB, where A or B steps a page at a time).
  */
 import type { Info, Ops } from "./ops.js";
-import { type Geometry, col2im, im2col, taps, transpose2d } from "./gemm.js";
-import type { GemmSimd } from "./simd.js";
+import { type Geometry, taps, transpose2d } from "./gemm.js";
+import type { SimdKernels } from "./simd.js";
+
+type Kernels = Pick<SimdKernels, "gemm" | "move">;
 
 /** Byte offset of a tensor's data in the backend's memory. */
 const address = (ops: Ops, x: Info): number => ops.backend.typedArrayFromHeap(x).byteOffset;
@@ -32,19 +37,17 @@ function table(ops: Ops, values: Int32Array): number {
 }
 
 /** A fresh output the product fills entirely (not zeroed). */
-function filled(ops: Ops, shape: number[]): Info {
-  return ops.adopt(ops.backend.makeOutput(shape, "float32"));
-}
+const filled = (ops: Ops, shape: number[]): Info => ops.adopt(ops.backend.makeOutput(shape, "float32"));
 
-/** Splits a reduction of k steps into equal chunks of at most `most`: [chunks, steps per chunk]. */
+/** A reduction of k steps as equal chunks of `most` steps or somewhat fewer: [chunks, steps per chunk]. */
 function chunking(k: number, most = 64): [number, number] {
-  for (let t = Math.ceil(k / most); t <= k; t++) if (k % t === 0) return [t, k / t];
+  for (let t = Math.ceil(k / most); t <= 2 * Math.ceil(k / most); t++) if (k % t === 0) return [t, k / t];
   return [1, k];
 }
 
 interface Product {
   /** A(m, t·kt + j) at aTab[m·chunks + t] + j·sAk. */
-  aTab: Int32Array;
+  aTab: Int32Array | number;
   sAk: number;
   chunks: number;
   kt: number;
@@ -57,43 +60,96 @@ interface Product {
   n: number;
 }
 
-function multiply(ops: Ops, gemm: GemmSimd, p: Product): void {
-  gemm(table(ops, p.aTab), p.sAk, p.chunks, p.kt, table(ops, p.bTab), p.c, p.ldc, 0, p.m, p.n);
+function multiply(ops: Ops, { gemm }: Kernels, p: Product): void {
+  const aTab = typeof p.aTab === "number" ? p.aTab : table(ops, p.aTab);
+  gemm(aTab, p.sAk, p.chunks, p.kt, table(ops, p.bTab), p.c, p.ldc, 0, p.m, p.n);
 }
 
-/** A row-major matrix's rows as a table, `rows` of `stride` floats from `base`, in chunks of kt. */
-function rowsOf(base: number, m: number, strideBytes: number, chunks: number, chunkBytes: number): Int32Array {
+/** `m` rows `stride` bytes apart from `base`, each in `chunks` pieces `chunk` bytes apart: A's table. */
+function rowsOf(base: number, m: number, stride: number, chunks: number, chunk: number): Int32Array {
   const t = new Int32Array(m * chunks);
-  for (let i = 0, e = 0; i < m; i++) for (let j = 0; j < chunks; j++, e++) t[e] = base + i * strideBytes + j * chunkBytes;
+  for (let i = 0, e = 0; i < m; i++) for (let j = 0; j < chunks; j++, e++) t[e] = base + i * stride + j * chunk;
   return t;
 }
 
+/** The most floats of a window row one chunk of a product reduces over (in cache). */
+const SPLIT = 256;
 const k = (g: Geometry) => g.c * g.kh * g.kw;
 const pixels = (g: Geometry) => g.b * g.ho * g.wo;
 
-/**
- * A per output pixel and kernel row over `src` (NHWC, `channels` deep) padded so that every window
- * lies inside: rows [hp, wp]; a window starts at (y·sh, x·sw).
- */
-function windowRows(base: number, g: Geometry, channels: number, hp: number, wp: number): Int32Array {
-  const t = new Int32Array(pixels(g) * g.kh);
+/** Whether the weight outweighs the pixels, so that it is best read as it is. */
+const weightHeavy = (g: Geometry) => pixels(g) < g.o;
+
+/** x padded (or cropped) so that every window lies inside: [b, hp, wp, c] with its hp, wp. */
+function windowed(ops: Ops, x: Info, g: Geometry): { xp: Info; hp: number; wp: number } {
+  const hp = (g.ho - 1) * g.sh + g.kh;
+  const wp = (g.wo - 1) * g.sw + g.kw;
+  const xp = ops.padOrCrop(x, [[0, 0], [g.top, hp - g.h - g.top], [g.left, wp - g.w - g.left], [0, 0]]);
+  return { xp, hp, wp };
+}
+
+/** Per output pixel, for kernel row i, where its window row starts in xp (padded by windowed()). */
+function windowRow(base: number, g: Geometry, hp: number, wp: number, i: number): Int32Array {
+  const t = new Int32Array(pixels(g));
   let e = 0;
-  for (let n = 0; n < g.b; n++) for (let y = 0; y < g.ho; y++) for (let x = 0; x < g.wo; x++) for (let i = 0; i < g.kh; i++) t[e++] = base + ((n * hp + y * g.sh + i) * wp + x * g.sw) * channels * 4;
+  for (let n = 0; n < g.b; n++) for (let y = 0; y < g.ho; y++) for (let x = 0; x < g.wo; x++) t[e++] = base + ((n * hp + y * g.sh + i) * wp + x * g.sw) * g.c * 4;
   return t;
 }
 
-/** Whether the weight outweighs the pixels, so that it is best read as it is. */
-const weightHeavy = (g: Geometry) => pixels(g) <= g.o;
+/**
+ * The patches of x (NHWC) as cols [p, (c, tap)] (the weight's own order), or colsᵀ [(c, tap), p];
+ * zero in the padding. One run of c floats per pixel and tap, in WebAssembly (move).
+ */
+function im2col(ops: Ops, { move }: Kernels, x: Info, g: Geometry, transposed: boolean): Info {
+  const t2 = g.kh * g.kw;
+  const p = pixels(g);
+  const cols = filled(ops, transposed ? [k(g), p] : [p, k(g)]);
+  const zeros = ops.output([g.c]);
+  const at = taps(g);
+  const [xBase, zero, base] = [address(ops, x), address(ops, zeros), address(ops, cols)];
+  const src = new Int32Array(p * t2);
+  const dst = new Int32Array(p * t2);
+  // Tap-major when transposed, so that neighbouring runs write neighbouring floats.
+  for (let q = 0; q < p; q++)
+    for (let t = 0; t < t2; t++) {
+      const e = transposed ? t * p + q : q * t2 + t;
+      const from = at[q * t2 + t]!;
+      src[e] = from < 0 ? zero : xBase + from * 4;
+      dst[e] = base + (transposed ? t * p + q : q * k(g) + t) * 4;
+    }
+  move(table(ops, src), 4, table(ops, dst), (transposed ? t2 * p : t2) * 4, p * t2, g.c, 0);
+  return cols;
+}
 
-export function productForward(ops: Ops, gemm: GemmSimd, x: Info, filter: Info, g: Geometry): Info {
+/** dx (NHWC) from dcolsᵀ [(c, tap), p]: each patch element added back where it came from. */
+function col2im(ops: Ops, { move }: Kernels, colsT: Info, g: Geometry): Info {
+  const t2 = g.kh * g.kw;
+  const p = pixels(g);
+  const dx = ops.output([g.b, g.h, g.w, g.c]);
+  const junk = ops.output([g.c]);
+  const at = taps(g);
+  const [dxBase, sink, base] = [address(ops, dx), address(ops, junk), address(ops, colsT)];
+  const src = new Int32Array(p * t2);
+  const dst = new Int32Array(p * t2);
+  for (let t = 0, e = 0; t < t2; t++)
+    for (let q = 0; q < p; q++, e++) {
+      const to = at[q * t2 + t]!;
+      src[e] = base + (t * p + q) * 4;
+      dst[e] = to < 0 ? sink : dxBase + to * 4;
+    }
+  move(table(ops, src), t2 * p * 4, table(ops, dst), 4, p * t2, g.c, 1);
+  return dx;
+}
+
+export function productForward(ops: Ops, kernels: Kernels, x: Info, filter: Info, g: Geometry): Info {
   const p = pixels(g);
   if (weightHeavy(g)) {
     // yᵀ[o, p] = w[o, k] · colsᵀ[k, p]
-    const colsT = im2col(ops, x, g, taps(g), true);
+    const colsT = im2col(ops, kernels, x, g, true);
     const yT = filled(ops, [g.o, p]);
     const [chunks, kt] = chunking(k(g));
     const cols = address(ops, colsT);
-    multiply(ops, gemm, {
+    multiply(ops, kernels, {
       aTab: rowsOf(address(ops, filter), g.o, k(g) * 4, chunks, kt * 4),
       sAk: 4,
       chunks,
@@ -106,33 +162,20 @@ export function productForward(ops: Ops, gemm: GemmSimd, x: Info, filter: Info, 
     });
     return ops.reshape(transpose2d(ops, yT, g.o, p), [g.b, g.ho, g.wo, g.o]);
   }
-  const hp = (g.ho - 1) * g.sh + g.kh;
-  const wp = (g.wo - 1) * g.sw + g.kw;
-  const xp = ops.padOrCrop(x, [
-    [0, 0],
-    [g.top, hp - g.h - g.top],
-    [g.left, wp - g.w - g.left],
-    [0, 0],
-  ]);
+  const { xp, hp, wp } = windowed(ops, x, g);
   const wf = ops.transpose(filter, [2, 3, 1, 0]);
   const y = filled(ops, [g.b, g.ho, g.wo, g.o]);
-  const kt = g.kw * g.c;
+  const rows = Array.from({ length: g.kh }, (_, i) => windowRow(address(ops, xp), g, hp, wp, i));
+  // Each window row in `parts` chunks of kt floats.
+  const [parts, kt] = chunking(g.kw * g.c, SPLIT);
+  const aTab = new Int32Array(p * g.kh * parts);
+  for (let q = 0, e = 0; q < p; q++) for (let i = 0; i < g.kh; i++) for (let s = 0; s < parts; s++) aTab[e++] = rows[i]![q]! + s * kt * 4;
   const base = address(ops, wf);
-  multiply(ops, gemm, {
-    aTab: windowRows(address(ops, xp), g, g.c, hp, wp),
-    sAk: 4,
-    chunks: g.kh,
-    kt,
-    bTab: Int32Array.from({ length: k(g) }, (_, r) => base + r * g.o * 4),
-    c: address(ops, y),
-    ldc: g.o * 4,
-    m: p,
-    n: g.o,
-  });
+  multiply(ops, kernels, { aTab, sAk: 4, chunks: g.kh * parts, kt, bTab: Int32Array.from({ length: k(g) }, (_, r) => base + r * g.o * 4), c: address(ops, y), ldc: g.o * 4, m: p, n: g.o });
   return y;
 }
 
-export function productInputGradient(ops: Ops, gemm: GemmSimd, dy: Info, filter: Info, g: Geometry): Info {
+export function productInputGradient(ops: Ops, kernels: Kernels, dy: Info, filter: Info, g: Geometry): Info {
   const p = pixels(g);
   if (g.sh > 1 || g.sw > 1 || weightHeavy(g)) {
     // dcolsᵀ[(c, tap), p] = Σ_o w[o, (c, tap)] · dyᵀ[o, p], then summed back into dx.
@@ -140,7 +183,7 @@ export function productInputGradient(ops: Ops, gemm: GemmSimd, dy: Info, filter:
     const colsT = filled(ops, [k(g), p]);
     const [chunks, kt] = chunking(g.o);
     const rows = address(ops, dyT);
-    multiply(ops, gemm, {
+    multiply(ops, kernels, {
       aTab: rowsOf(address(ops, filter), k(g), 4, chunks, kt * k(g) * 4),
       sAk: k(g) * 4,
       chunks,
@@ -151,65 +194,48 @@ export function productInputGradient(ops: Ops, gemm: GemmSimd, dy: Info, filter:
       m: k(g),
       n: p,
     });
-    return col2im(ops, colsT, g, taps(g));
+    return col2im(ops, kernels, colsT, g);
   }
   // Stride 1: dx[q] = Σ dy[q + top - i, left - j] · w[·, ·, i, j], over dy padded so that every window
   // of the kernel's size lies inside; along a window row the columns run as j falls.
   const hd = g.h + g.kh - 1;
   const wd = g.w + g.kw - 1;
-  const before = [g.kh - 1 - g.top, g.kw - 1 - g.left];
-  const dyp = ops.padOrCrop(dy, [
-    [0, 0],
-    [before[0]!, hd - before[0]! - g.ho],
-    [before[1]!, wd - before[1]! - g.wo],
-    [0, 0],
-  ]);
+  const before = [g.kh - 1 - g.top, g.kw - 1 - g.left] as const;
+  const dyp = ops.padOrCrop(dy, [[0, 0], [before[0], hd - before[0] - g.ho], [before[1], wd - before[1] - g.wo], [0, 0]]);
   const wi = ops.transpose(filter, [2, 3, 0, 1]);
   const dx = filled(ops, [g.b, g.h, g.w, g.c]);
-  const aTab = new Int32Array(g.b * g.h * g.w * g.kh);
   const base = address(ops, dyp);
   let e = 0;
-  for (let n = 0; n < g.b; n++) for (let y = 0; y < g.h; y++) for (let x = 0; x < g.w; x++) for (let i = 0; i < g.kh; i++) aTab[e++] = base + ((n * hd + y + g.kh - 1 - i) * wd + x) * g.o * 4;
+  const [parts, kt] = chunking(g.kw * g.o, SPLIT);
+  const aTab = new Int32Array(g.b * g.h * g.w * g.kh * parts);
+  for (let n = 0; n < g.b; n++)
+    for (let y = 0; y < g.h; y++)
+      for (let x = 0; x < g.w; x++) for (let i = 0; i < g.kh; i++) for (let s = 0; s < parts; s++) aTab[e++] = base + ((n * hd + y + g.kh - 1 - i) * wd + x) * g.o * 4 + s * kt * 4;
   const bTab = new Int32Array(g.kh * g.kw * g.o);
   const wBase = address(ops, wi);
   e = 0;
   for (let i = 0; i < g.kh; i++) for (let jj = 0; jj < g.kw; jj++) for (let o = 0; o < g.o; o++) bTab[e++] = wBase + ((i * g.kw + g.kw - 1 - jj) * g.o + o) * g.c * 4;
-  multiply(ops, gemm, { aTab, sAk: 4, chunks: g.kh, kt: g.kw * g.o, bTab, c: address(ops, dx), ldc: g.c * 4, m: g.b * g.h * g.w, n: g.c });
+  multiply(ops, kernels, { aTab, sAk: 4, chunks: g.kh * parts, kt, bTab, c: address(ops, dx), ldc: g.c * 4, m: g.b * g.h * g.w, n: g.c });
   return dx;
 }
 
-export function productFilterGradient(ops: Ops, gemm: GemmSimd, x: Info, dy: Info, g: Geometry): Info {
+export function productFilterGradient(ops: Ops, kernels: Kernels, x: Info, dy: Info, g: Geometry): Info {
   const p = pixels(g);
   const [chunks, kt] = chunking(p);
   // A = dyᵀ: row o is dy's column o, a step of o floats per pixel.
-  const aTab = rowsOf(address(ops, dy), g.o, 4, chunks, kt * g.o * 4);
-  if (g.c % 4 !== 0 || g.c < 16 || weightHeavy(g)) {
+  const aTab = table(ops, rowsOf(address(ops, dy), g.o, 4, chunks, kt * g.o * 4));
+  if (weightHeavy(g)) {
     // dw[o, (c, tap)] = dyᵀ · cols, in the weight's own layout.
-    const cols = im2col(ops, x, g, taps(g), false);
+    const cols = im2col(ops, kernels, x, g, false);
     const dw = filled(ops, [g.o, g.c, g.kh, g.kw]);
     const rows = address(ops, cols);
-    multiply(ops, gemm, { aTab, sAk: g.o * 4, chunks, kt, bTab: Int32Array.from({ length: p }, (_, r) => rows + r * k(g) * 4), c: address(ops, dw), ldc: k(g) * 4, m: g.o, n: k(g) });
+    multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab: Int32Array.from({ length: p }, (_, r) => rows + r * k(g) * 4), c: address(ops, dw), ldc: k(g) * 4, m: g.o, n: k(g) });
     return dw;
   }
-  const zeros = ops.output([g.c]);
+  // dw[o, i, (j, c)] = Σ_p dy[p, o] · xp(window row i of pixel p)[(j, c)], one product per kernel row.
+  const { xp, hp, wp } = windowed(ops, x, g);
   const dwr = filled(ops, [g.o, g.kh, g.kw, g.c]);
-  const xBase = address(ops, x);
-  const zero = address(ops, zeros);
-  const out = address(ops, dwr);
-  const bTab = new Int32Array(p);
-  const aAt = table(ops, aTab);
-  for (let i = 0; i < g.kh; i++)
-    for (let j = 0; j < g.kw; j++) {
-      let e = 0;
-      for (let n = 0; n < g.b; n++)
-        for (let y = 0; y < g.ho; y++) {
-          const row = y * g.sh + i - g.top;
-          for (let z = 0; z < g.wo; z++, e++) {
-            const col = z * g.sw + j - g.left;
-            bTab[e] = row < 0 || row >= g.h || col < 0 || col >= g.w ? zero : xBase + ((n * g.h + row) * g.w + col) * g.c * 4;
-          }
-        }
-      gemm(aAt, g.o * 4, chunks, kt, table(ops, bTab), out + (i * g.kw + j) * g.c * 4, k(g) * 4, 0, g.o, g.c);
-    }
+  const [xBase, out] = [address(ops, xp), address(ops, dwr)];
+  for (let i = 0; i < g.kh; i++) multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab: windowRow(xBase, g, hp, wp, i), c: out + i * g.kw * g.c * 4, ldc: k(g) * 4, m: g.o, n: g.kw * g.c });
   return ops.transpose(dwr, [0, 3, 1, 2]);
 }

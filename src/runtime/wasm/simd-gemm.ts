@@ -95,6 +95,8 @@ const whileBelow = (i: number, limit: number[], body: number[], step: number[]) 
 ];
 
 const MR = 6;
+/** The width of C from which the column loop is outside the row loop. */
+const WIDE = 256;
 
 /**
  * tile(aT, rows, sAk, kt, bRow, nOff, cPtr, ldc, tStride, first): one tile of MR rows by `width`
@@ -156,97 +158,29 @@ function gemmBody(first: number): number[] {
   const [A_TAB, S_AK, T, KT, B_TAB, C, LDC, M0, M1, N] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [M, TI, NB, ROWS, AT, T_STRIDE, N8, N4] = [10, 11, 12, 13, 14, 15, 16, 17];
   // tile(aT, rows, sAk, kt, bRow, nOff, cPtr, ldc, tStride, first)
-  const call = (fn: number) => [
-    ...get(AT),
-    ...get(ROWS),
-    ...get(S_AK),
-    ...get(KT),
-    ...get(B_TAB),
-    ...get(TI),
-    ...get(KT),
-    ...MUL,
-    ...i32(2),
-    0x74,
-    ...ADD,
-    ...get(NB),
-    ...i32(2),
-    0x74,
-    ...get(C),
-    ...get(M),
-    ...get(LDC),
-    ...MUL,
-    ...ADD,
-    ...get(NB),
-    ...i32(2),
-    0x74,
-    ...ADD,
-    ...get(LDC),
-    ...get(T_STRIDE),
-    ...get(TI),
-    0x45,
-    0x10,
-    ...leb(fn),
+  const bRow = [...get(B_TAB), ...get(TI), ...get(KT), ...MUL, ...i32(2), 0x74, ...ADD];
+  const cPtr = [...get(C), ...get(M), ...get(LDC), ...MUL, ...ADD, ...get(NB), ...i32(2), 0x74, ...ADD];
+  const call = (fn: number) => [...get(AT), ...get(ROWS), ...get(S_AK), ...get(KT), ...bRow, ...get(NB), ...i32(2), 0x74, ...cPtr, ...get(LDC), ...get(T_STRIDE), ...get(TI), 0x45, 0x10, ...leb(fn)];
+  // rows = min(MR, m1 - m); aT = aTab + (m·T + t)·4
+  const tileRow = [
+    ...get(M1), ...get(M), 0x6b, ...i32(MR), ...i32(MR), ...get(M1), ...get(M), 0x6b, 0x4a, ...SELECT, ...set(ROWS),
+    ...get(A_TAB), ...get(M), ...get(T), ...MUL, ...get(TI), ...ADD, ...i32(2), 0x74, ...ADD, ...set(AT),
   ];
-  const columns = (fn: number, limit: number[], width: number) => whileBelow(NB, limit, call(fn), i32(width));
+  const rowsLoop = (inner: number[]) => [...get(M0), ...set(M), ...whileBelow(M, get(M1), [...tileRow, ...inner], i32(MR))];
+  const chunksLoop = (inner: number[]) => [...i32(0), ...set(TI), ...whileBelow(TI, get(T), inner, i32(1))];
+  const widths: [number, number[], number][] = [[first, get(N8), 8], [first + 1, get(N4), 4], [first + 2, get(N), 1]];
+  const columns = (each: (fn: number) => number[]) => [...i32(0), ...set(NB), ...widths.flatMap(([fn, limit, width]) => whileBelow(NB, limit, each(fn), i32(width)))];
+  // Narrow C: per tile row, every chunk and column (the row's A and C stay in cache). Wide C (N ≥
+  // WIDE): per chunk and column, every tile row (the column's B panel stays in cache), some 15%
+  // faster on a ResNet's 4×4×256 layers at 64×64.
+  const byRows = rowsLoop(chunksLoop(columns((fn) => [...tileRow, ...call(fn)])));
+  const byColumns = chunksLoop(columns((fn) => rowsLoop(call(fn))));
   const body = [
-    ...get(T),
-    ...i32(2),
-    0x74,
-    ...set(T_STRIDE),
+    ...get(T), ...i32(2), 0x74, ...set(T_STRIDE),
     // N8, N4: the columns the 8- and 4-wide tiles cover.
-    ...get(N),
-    ...i32(-8),
-    0x71,
-    ...set(N8),
-    ...get(N),
-    ...i32(-4),
-    0x71,
-    ...set(N4),
-    ...get(M0),
-    ...set(M),
-    ...whileBelow(
-      M,
-      get(M1),
-      [
-        // rows = min(MR, m1 - m)
-        ...get(M1),
-        ...get(M),
-        0x6b,
-        ...i32(MR),
-        ...i32(MR),
-        ...get(M1),
-        ...get(M),
-        0x6b,
-        0x4a,
-        ...SELECT,
-        ...set(ROWS),
-        ...i32(0),
-        ...set(TI),
-        ...whileBelow(
-          TI,
-          get(T),
-          [
-            ...get(A_TAB),
-            ...get(M),
-            ...get(T),
-            ...MUL,
-            ...get(TI),
-            ...ADD,
-            ...i32(2),
-            0x74,
-            ...ADD,
-            ...set(AT),
-            ...i32(0),
-            ...set(NB),
-            ...columns(first, get(N8), 8),
-            ...columns(first + 1, get(N4), 4),
-            ...columns(first + 2, get(N), 1),
-          ],
-          i32(1),
-        ),
-      ],
-      i32(MR),
-    ),
+    ...get(N), ...i32(-8), 0x71, ...set(N8),
+    ...get(N), ...i32(-4), 0x71, ...set(N4),
+    ...get(N), ...i32(WIDE), 0x48, 0x04, 0x40, ...byRows, 0x05, ...byColumns, 0x0b,
     0x0b,
   ];
   return [...leb(1), ...leb(8), I32, ...body];

@@ -12,8 +12,10 @@
  * - `rowAffine`: out = u · a + v · b + d with per-column a, b, d (batch norm's output and input
  *   gradient, batchnorm.ts).
  * - `gemm`: a matrix product over tables of row pointers (simd-gemm.ts), the convolutions' (products.ts).
+ * - `move`: strided runs of floats copied or added between tables of pointers (im2col and col2im).
  */
 import { setFlagsFromString } from "node:v8";
+import { threadedGemm } from "./helpers.js";
 import { gemmFunctions, leb } from "./simd-gemm.js";
 
 
@@ -35,6 +37,13 @@ export type Transpose4Simd = (src: number, dst: number, srcStride: number, dstSt
  */
 export type RowAffineSimd = (u: number, v: number, a: number, b: number, d: number, out: number, rowBytes: number, bytes: number) => void;
 
+/**
+ * move(srcTab, srcStride, dstTab, dstStride, count, c, add): for each of `count` pairs of pointers
+ * in the tables (count·4 bytes each), c floats from the source to the destination, each stepping
+ * its stride in bytes; added to the destination's when add is 1 (im2col and col2im, products.ts).
+ */
+export type MoveSimd = (srcTab: number, srcStride: number, dstTab: number, dstStride: number, count: number, c: number, add: number) => void;
+
 /** gemm(aTab, sAk, T, kt, bTab, c, ldc, m0, m1, N): the matrix product of simd-gemm.ts over rows [m0, m1). */
 export type GemmSimd = (aTab: number, sAk: number, t: number, kt: number, bTab: number, c: number, ldc: number, m0: number, m1: number, n: number) => void;
 
@@ -43,6 +52,7 @@ export interface SimdKernels {
   macc: MaccSimd;
   transpose4: Transpose4Simd;
   rowAffine: RowAffineSimd;
+  move: MoveSimd;
   gemm: GemmSimd;
   /** Whether gemm's multiply-adds are fused (relaxed SIMD). */
   fused: boolean;
@@ -163,16 +173,42 @@ const rowAffineBody = [
   0x0b,
 ];
 
+// move: parameters srcTab, srcStride, dstTab, dstStride, count, c, add; locals e, s, d, end (i32).
+const [MV_SRC_TAB, MV_SRC_STRIDE, MV_DST_TAB, MV_DST_STRIDE, MV_COUNT, MV_C, MV_ADD, MV_E, MV_S, MV_D, MV_END] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+/** The inner loop: c floats from s to d (added to d's when `add`), each pointer stepping its stride. */
+const moveRun = (add: boolean) => [
+  ...get(MV_S), ...get(MV_C), ...get(MV_SRC_STRIDE), 0x6c, 0x6a, ...set(MV_END),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(MV_S), ...get(MV_END), 0x4f, 0x0d, 1,
+  ...get(MV_D), ...get(MV_S), 0x2a, 2, 0, ...(add ? [...get(MV_D), 0x2a, 2, 0, 0x92] : []), 0x38, 2, 0,
+  ...get(MV_S), ...get(MV_SRC_STRIDE), 0x6a, ...set(MV_S),
+  ...get(MV_D), ...get(MV_DST_STRIDE), 0x6a, ...set(MV_D),
+  0x0c, 0,
+  0x0b, 0x0b,
+];
+const moveBody = [
+  ...vector([[4, I32]]),
+  ...get(MV_COUNT), 0x41, 2, 0x74, ...set(MV_COUNT),
+  ...loop(MV_E, MV_COUNT, [
+    ...get(MV_SRC_TAB), ...get(MV_E), 0x6a, 0x28, 2, 0, ...set(MV_S),
+    ...get(MV_DST_TAB), ...get(MV_E), 0x6a, 0x28, 2, 0, ...set(MV_D),
+    ...get(MV_ADD), 0x04, 0x40, ...moveRun(true), 0x05, ...moveRun(false), 0x0b,
+  ], [0x41, 4]),
+  0x0b,
+];
+
 function moduleBytes(shared: boolean, fused: boolean): Uint8Array {
   const adamType = [0x60, ...vector([...Array<number[]>(8).fill([I32]), ...Array<number[]>(9).fill([F32])]), 0];
   const maccType = [0x60, ...vector(Array<number[]>(4).fill([I32])), 0];
   const transposeType = [0x60, ...vector(Array<number[]>(5).fill([I32])), 0];
   const rowAffineType = [0x60, ...vector(Array<number[]>(8).fill([I32])), 0];
+  const moveType = [0x60, ...vector(Array<number[]>(7).fill([I32])), 0];
   const own = [
     { type: adamType, body: adamBody, export: "adam" },
     { type: maccType, body: maccBody, export: "macc" },
     { type: transposeType, body: transposeBody, export: "transpose4" },
     { type: rowAffineType, body: rowAffineBody, export: "rowAffine" },
+    { type: moveType, body: moveBody, export: "move" },
   ];
   const functions = [...own, ...gemmFunctions(own.length, fused)];
   // Any memory of at least 0 pages; a shared one (the threaded backend's) must be declared shared,
@@ -207,9 +243,9 @@ function allowRelaxedSimd(): void {
 
 /**
  * The SIMD loops on `memory` (a WebAssembly.Memory). gemm fuses its multiply-adds where relaxed SIMD
- * compiles, unless `fused` is false.
+ * compiles, unless `fused` is false, and on a shared memory runs on `threads` threads (helpers.ts).
  */
-export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffer }, fused = true): SimdKernels {
+export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffer }, fused = true, threads = 1): SimdKernels {
   const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
   const shared = memory.buffer instanceof SharedArrayBuffer;
   let compiled: object | undefined;
@@ -221,13 +257,16 @@ export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffe
       compiled = undefined;
     }
   }
-  const e = new api.Instance(compiled ?? new api.Module(moduleBytes(shared, false)), { e: { m: memory } }).exports;
+  const module = compiled ?? new api.Module(moduleBytes(shared, false));
+  const e = new api.Instance(module, { e: { m: memory } }).exports;
+  const gemm = e.gemm as GemmSimd;
   return {
     adam: e.adam as AdamSimd,
     macc: e.macc as MaccSimd,
     transpose4: e.transpose4 as Transpose4Simd,
     rowAffine: e.rowAffine as RowAffineSimd,
-    gemm: e.gemm as GemmSimd,
+    move: e.move as MoveSimd,
+    gemm: shared && threads > 1 ? threadedGemm(gemm, module, memory, threads - 1) : gemm,
     fused: compiled !== undefined,
   };
 }
@@ -239,9 +278,9 @@ export function simdKernels(backend: object): SimdKernels | null {
   if (cache.has(backend)) return cache.get(backend)!;
   let kernels: SimdKernels | null = null;
   try {
-    const module = (backend as { wasm?: { asm?: { memory?: object }; medgMemory?: object } }).wasm;
+    const module = (backend as { wasm?: { asm?: { memory?: object }; medgMemory?: object; tfjs?: { getThreadsCount?: () => number } } }).wasm;
     const memory = (module?.medgMemory ?? module?.asm?.memory) as { buffer: ArrayBuffer } | undefined;
-    if (memory) kernels = instantiateSimd(memory);
+    if (memory) kernels = instantiateSimd(memory, true, module?.tfjs?.getThreadsCount?.() ?? 1);
   } catch {
     kernels = null;
   }
