@@ -15,7 +15,7 @@
  * - `move`: strided runs of floats copied or added between tables of pointers (im2col and col2im).
  */
 import { setFlagsFromString } from "node:v8";
-import { threadedGemm } from "./helpers.js";
+import { split, startHelpers } from "./helpers.js";
 import { gemmFunctions, leb } from "./simd-gemm.js";
 
 
@@ -56,6 +56,8 @@ export interface SimdKernels {
   gemm: GemmSimd;
   /** Whether gemm's multiply-adds are fused (relaxed SIMD). */
   fused: boolean;
+  /** The threads gemm and adam run on. */
+  threads: number;
 }
 
 const I32 = 0x7f;
@@ -243,7 +245,8 @@ function allowRelaxedSimd(): void {
 
 /**
  * The SIMD loops on `memory` (a WebAssembly.Memory). gemm fuses its multiply-adds where relaxed SIMD
- * compiles, unless `fused` is false, and on a shared memory runs on `threads` threads (helpers.ts).
+ * compiles, unless `fused` is false; on a shared memory the product and Adam run on `threads`
+ * threads (helpers.ts).
  */
 export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffer }, fused = true, threads = 1): SimdKernels {
   const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
@@ -259,15 +262,31 @@ export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffe
   }
   const module = compiled ?? new api.Module(moduleBytes(shared, false));
   const e = new api.Instance(module, { e: { m: memory } }).exports;
-  const gemm = e.gemm as GemmSimd;
-  return {
+  const kernels: SimdKernels = {
     adam: e.adam as AdamSimd,
     macc: e.macc as MaccSimd,
     transpose4: e.transpose4 as Transpose4Simd,
     rowAffine: e.rowAffine as RowAffineSimd,
     move: e.move as MoveSimd,
-    gemm: shared && threads > 1 ? threadedGemm(gemm, module, memory, threads - 1) : gemm,
+    gemm: e.gemm as GemmSimd,
     fused: compiled !== undefined,
+    threads: 1,
+  };
+  if (!shared || threads < 2) return kernels;
+  // On several threads: the product by bands of rows (of at least two tiles), Adam by ranges of at
+  // least 64 KiB of each array.
+  const helpers = startHelpers(module, memory, threads - 1);
+  const { gemm, adam } = kernels;
+  return {
+    ...kernels,
+    threads: helpers.threads,
+    gemm: (aTab, sAk, t, kt, bTab, c, ldc, m0, m1, n) => helpers.run("gemm", gemm, split(m0, m1, helpers.threads, 6, 12).map(([a, b]) => [aTab, sAk, t, kt, bTab, c, ldc, a, b, n])),
+    adam: (p, g, m, v, po, mo, vo, bytes, ...constants) =>
+      helpers.run(
+        "adam",
+        adam,
+        split(0, bytes, helpers.threads, 16, 1 << 16).map(([a, b]) => [p + a, g + a, m + a, v + a, po + a, mo + a, vo + a, b - a, ...constants]),
+      ),
   };
 }
 
@@ -278,9 +297,9 @@ export function simdKernels(backend: object): SimdKernels | null {
   if (cache.has(backend)) return cache.get(backend)!;
   let kernels: SimdKernels | null = null;
   try {
-    const module = (backend as { wasm?: { asm?: { memory?: object }; medgMemory?: object; tfjs?: { getThreadsCount?: () => number } } }).wasm;
+    const module = (backend as { wasm?: { asm?: { memory?: object }; medgMemory?: object; medgThreads?: number } }).wasm;
     const memory = (module?.medgMemory ?? module?.asm?.memory) as { buffer: ArrayBuffer } | undefined;
-    if (memory) kernels = instantiateSimd(memory, true, module?.tfjs?.getThreadsCount?.() ?? 1);
+    if (memory) kernels = instantiateSimd(memory, true, module?.medgThreads ?? 1);
   } catch {
     kernels = null;
   }
