@@ -141,6 +141,35 @@ function col2im(ops: Ops, { move }: Kernels, colsT: Info, g: Geometry): Info {
   return dx;
 }
 
+/**
+ * Per output pixel p (of g.b·ho·wo) and tap (i, j): the byte address of the input pixel the tap
+ * reads in `src` (NHWC, `channels` deep, h × w pixels) at row y·sh + i·di + oi and column
+ * x·sw + j·dj + oj, or `zero` outside it; `parts` entries per tap, kt floats apart.
+ */
+function tapRows(src: number, zero: number, g: Geometry, channels: number, h: number, w: number, di: number, oi: number, dj: number, oj: number, parts: number, kt: number): Int32Array {
+  const t2 = g.kh * g.kw;
+  const t = new Int32Array(pixels(g) * t2 * parts);
+  let e = 0;
+  for (let n = 0; n < g.b; n++)
+    for (let y = 0; y < g.ho; y++)
+      for (let x = 0; x < g.wo; x++)
+        for (let i = 0; i < g.kh; i++) {
+          const row = y * g.sh + i * di + oi;
+          for (let j = 0; j < g.kw; j++) {
+            const col = x * g.sw + j * dj + oj;
+            const at = row < 0 || row >= h || col < 0 || col >= w ? -1 : ((n * h + row) * w + col) * channels * 4 + src;
+            for (let s = 0; s < parts; s++) t[e++] = at < 0 ? zero : at + s * kt * 4;
+          }
+        }
+  return t;
+}
+
+/**
+ * Whether a product reads x (or dy) a tap at a time, `channels` floats per chunk, pointing at zeros
+ * outside the image; with fewer channels (a stem's 3) a window row at a time over a padded copy.
+ */
+const byTaps = (channels: number) => channels >= 16;
+
 export function productForward(ops: Ops, kernels: Kernels, x: Info, filter: Info, g: Geometry): Info {
   const p = pixels(g);
   if (weightHeavy(g)) {
@@ -162,22 +191,30 @@ export function productForward(ops: Ops, kernels: Kernels, x: Info, filter: Info
     });
     return ops.reshape(transpose2d(ops, yT, g.o, p), [g.b, g.ho, g.wo, g.o]);
   }
-  const { xp, hp, wp } = windowed(ops, x, g);
-  const wf = ops.transpose(filter, [2, 3, 1, 0]);
+  // B: the weight transposed to [(c, tap), o], its rows taken in the order (tap, c) the chunks reduce in.
+  const t2 = g.kh * g.kw;
+  const wT = address(ops, transpose2d(ops, filter, g.o, k(g)));
+  const bTab = new Int32Array(k(g));
+  for (let t = 0, e = 0; t < t2; t++) for (let c = 0; c < g.c; c++) bTab[e++] = wT + (c * t2 + t) * g.o * 4;
   const y = filled(ops, [g.b, g.ho, g.wo, g.o]);
+  if (byTaps(g.c)) {
+    const [parts, kt] = chunking(g.c, SPLIT);
+    const zeros = ops.output([g.c]);
+    const aTab = tapRows(address(ops, x), address(ops, zeros), g, g.c, g.h, g.w, 1, -g.top, 1, -g.left, parts, kt);
+    multiply(ops, kernels, { aTab, sAk: 4, chunks: t2 * parts, kt, bTab, c: address(ops, y), ldc: g.o * 4, m: p, n: g.o });
+    return y;
+  }
+  const { xp, hp, wp } = windowed(ops, x, g);
   const rows = Array.from({ length: g.kh }, (_, i) => windowRow(address(ops, xp), g, hp, wp, i));
-  // Each window row in `parts` chunks of kt floats.
-  const [parts, kt] = chunking(g.kw * g.c, SPLIT);
-  const aTab = new Int32Array(p * g.kh * parts);
-  for (let q = 0, e = 0; q < p; q++) for (let i = 0; i < g.kh; i++) for (let s = 0; s < parts; s++) aTab[e++] = rows[i]![q]! + s * kt * 4;
-  const base = address(ops, wf);
-  multiply(ops, kernels, { aTab, sAk: 4, chunks: g.kh * parts, kt, bTab: Int32Array.from({ length: k(g) }, (_, r) => base + r * g.o * 4), c: address(ops, y), ldc: g.o * 4, m: p, n: g.o });
+  const aTab = new Int32Array(p * g.kh);
+  for (let q = 0, e = 0; q < p; q++) for (let i = 0; i < g.kh; i++) aTab[e++] = rows[i]![q]!;
+  multiply(ops, kernels, { aTab, sAk: 4, chunks: g.kh, kt: g.kw * g.c, bTab, c: address(ops, y), ldc: g.o * 4, m: p, n: g.o });
   return y;
 }
 
 export function productInputGradient(ops: Ops, kernels: Kernels, dy: Info, filter: Info, g: Geometry): Info {
   const p = pixels(g);
-  if (g.sh > 1 || g.sw > 1 || weightHeavy(g)) {
+  if (g.sh > 1 || g.sw > 1 || weightHeavy(g) || !byTaps(g.o)) {
     // dcolsᵀ[(c, tap), p] = Σ_o w[o, (c, tap)] · dyᵀ[o, p], then summed back into dx.
     const dyT = transpose2d(ops, dy, p, g.o);
     const colsT = filled(ops, [k(g), p]);
@@ -196,26 +233,17 @@ export function productInputGradient(ops: Ops, kernels: Kernels, dy: Info, filte
     });
     return col2im(ops, kernels, colsT, g);
   }
-  // Stride 1: dx[q] = Σ dy[q + top - i, left - j] · w[·, ·, i, j], over dy padded so that every window
-  // of the kernel's size lies inside; along a window row the columns run as j falls.
-  const hd = g.h + g.kh - 1;
-  const wd = g.w + g.kw - 1;
-  const before = [g.kh - 1 - g.top, g.kw - 1 - g.left] as const;
-  const dyp = ops.padOrCrop(dy, [[0, 0], [before[0], hd - before[0] - g.ho], [before[1], wd - before[1] - g.wo], [0, 0]]);
-  const wi = ops.transpose(filter, [2, 3, 0, 1]);
+  // Stride 1: dx[q] = Σ_{i,j} dy[q + (top - i, left - j)] · w[·, ·, i, j]: a convolution of dy, its
+  // pixels the output's, a tap at a time; B the weight as [tap, o, c] ([o·c, tap] transposed).
+  const t2 = g.kh * g.kw;
+  const wT = address(ops, transpose2d(ops, filter, g.o * g.c, t2));
+  const bTab = Int32Array.from({ length: t2 * g.o }, (_, r) => wT + r * g.c * 4);
+  const inputs: Geometry = { ...g, ho: g.h, wo: g.w, sh: 1, sw: 1 };
+  const [parts, kt] = chunking(g.o, SPLIT);
+  const zeros = ops.output([g.o]);
+  const aTab = tapRows(address(ops, dy), address(ops, zeros), inputs, g.o, g.ho, g.wo, -1, g.top, -1, g.left, parts, kt);
   const dx = filled(ops, [g.b, g.h, g.w, g.c]);
-  const base = address(ops, dyp);
-  let e = 0;
-  const [parts, kt] = chunking(g.kw * g.o, SPLIT);
-  const aTab = new Int32Array(g.b * g.h * g.w * g.kh * parts);
-  for (let n = 0; n < g.b; n++)
-    for (let y = 0; y < g.h; y++)
-      for (let x = 0; x < g.w; x++) for (let i = 0; i < g.kh; i++) for (let s = 0; s < parts; s++) aTab[e++] = base + ((n * hd + y + g.kh - 1 - i) * wd + x) * g.o * 4 + s * kt * 4;
-  const bTab = new Int32Array(g.kh * g.kw * g.o);
-  const wBase = address(ops, wi);
-  e = 0;
-  for (let i = 0; i < g.kh; i++) for (let jj = 0; jj < g.kw; jj++) for (let o = 0; o < g.o; o++) bTab[e++] = wBase + ((i * g.kw + g.kw - 1 - jj) * g.o + o) * g.c * 4;
-  multiply(ops, kernels, { aTab, sAk: 4, chunks: g.kh * parts, kt, bTab, c: address(ops, dx), ldc: g.c * 4, m: g.b * g.h * g.w, n: g.c });
+  multiply(ops, kernels, { aTab, sAk: 4, chunks: t2 * parts, kt, bTab, c: address(ops, dx), ldc: g.c * 4, m: g.b * g.h * g.w, n: g.c });
   return dx;
 }
 
@@ -232,10 +260,23 @@ export function productFilterGradient(ops: Ops, kernels: Kernels, x: Info, dy: I
     multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab: Int32Array.from({ length: p }, (_, r) => rows + r * k(g) * 4), c: address(ops, dw), ldc: k(g) * 4, m: g.o, n: k(g) });
     return dw;
   }
-  // dw[o, i, (j, c)] = Σ_p dy[p, o] · xp(window row i of pixel p)[(j, c)], one product per kernel row.
-  const { xp, hp, wp } = windowed(ops, x, g);
+  // dw[o, tap, c] = Σ_p dy[p, o] · x(tap of pixel p)[c], one product per tap (B's rows the pixels
+  // it reads, zeros outside); or per kernel row over x padded, few channels: dw[o, i, (j, c)].
   const dwr = filled(ops, [g.o, g.kh, g.kw, g.c]);
-  const [xBase, out] = [address(ops, xp), address(ops, dwr)];
-  for (let i = 0; i < g.kh; i++) multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab: windowRow(xBase, g, hp, wp, i), c: out + i * g.kw * g.c * 4, ldc: k(g) * 4, m: g.o, n: g.kw * g.c });
+  const out = address(ops, dwr);
+  if (byTaps(g.c)) {
+    const t2 = g.kh * g.kw;
+    const zeros = ops.output([g.c]);
+    const rows = tapRows(address(ops, x), address(ops, zeros), g, g.c, g.h, g.w, 1, -g.top, 1, -g.left, 1, 0);
+    for (let t = 0; t < t2; t++) {
+      const bTab = new Int32Array(p);
+      for (let q = 0; q < p; q++) bTab[q] = rows[q * t2 + t]!;
+      multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab, c: out + t * g.c * 4, ldc: k(g) * 4, m: g.o, n: g.c });
+    }
+  } else {
+    const { xp, hp, wp } = windowed(ops, x, g);
+    const xBase = address(ops, xp);
+    for (let i = 0; i < g.kh; i++) multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab: windowRow(xBase, g, hp, wp, i), c: out + i * g.kw * g.c * 4, ldc: k(g) * 4, m: g.o, n: g.kw * g.c });
+  }
   return ops.transpose(dwr, [0, 3, 1, 2]);
 }
