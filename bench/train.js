@@ -16,15 +16,14 @@
 // "images per CPU-second" counts the process's CPU time: on a machine shared with other work it
 // does not count the time others took, as the wall clock does.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { bundleSource, root } from "./source.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const cache = join(root, "dist", "bench");
-const bundle = join(cache, "medg.mjs");
+const bundle = join(root, "dist", "bench", "medg.mjs");
 
 const { values: opts } = parseArgs({
   options: {
@@ -156,30 +155,12 @@ function runWorker(spec) {
   return JSON.parse(r.stdout.trim().split("\n").at(-1));
 }
 
-async function bundleSource() {
-  const { build } = await import("esbuild");
-  mkdirSync(cache, { recursive: true });
-  await build({
-    stdin: {
-      contents: [
-        `export * from "./src/runtime/index.ts";`,
-        `export { compileFile } from "./src/compile.ts";`,
-        `export { emitTfjsProgram } from "./src/backends/tfjs/emit.ts";`,
-        `export { initialValues } from "./src/weights/init.ts";`,
-      ].join("\n"),
-      resolveDir: root,
-      loader: "ts",
-    },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile: bundle,
-    external: ["@tensorflow/*", "prettier", "onnxruntime-node"],
-    banner: { js: "import { createRequire as __medgRequire } from 'node:module'; const require = __medgRequire(import.meta.url);" },
-    logLevel: "warning",
-  });
-}
+const medgExports = [
+  `export * from "./src/runtime/index.ts";`,
+  `export { compileFile } from "./src/compile.ts";`,
+  `export { emitTfjsProgram } from "./src/backends/tfjs/emit.ts";`,
+  `export { initialValues } from "./src/weights/init.ts";`,
+];
 
 /**
  * Images per second over the steps after the first (warm-up: kernel setup, JIT, allocation), of
@@ -196,7 +177,7 @@ if (opts.worker) {
   const result = await worker(JSON.parse(opts.worker));
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
-  await bundleSource();
+  await bundleSource("medg", medgExports);
   const models = opts.models.split(",");
   // NAME or NAME:THREADS (torch, wasm, cpu); a bare torch keeps PyTorch's default thread count.
   const runtimes = opts.runtimes.split(",").map((label) => {

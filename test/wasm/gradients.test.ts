@@ -3,9 +3,10 @@
  * faster reductions) against the pure-JS backend's, on random shapes: value and every input's
  * gradient to 1e-4 relative.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convChannelsLast, convTransposeChannelsLast, type ConvAttrs } from "../../src/runtime/kernels/conv.js";
 import { createForwardContext } from "../../src/runtime/kernels/context.js";
+import { useSimdKernels } from "../../src/runtime/wasm/simd.js";
 import { gradientGap, on, relative, rng, tf, tfjs } from "./harness.js";
 
 const TOLERANCE = 1e-4;
@@ -219,7 +220,7 @@ describe("the runtime's convolution kernels on the wasm backend", () => {
    * The same with every transposed matrix a multiple of four each way (four rows at a time in SIMD,
    * simd.ts), wider than a strip of 64 columns.
    */
-  cases("conv 2-d as matrix products: sizes in fours", async (r) => {
+  const inFours = async (r: Rng) => {
     const kernel = r.pick([[1, 1], [3, 3], [1, 3]]);
     const strides = kernel.map(() => r.int(1, 2));
     const pads = [...kernel, ...kernel].map((k) => (k - 1) / 2);
@@ -229,6 +230,14 @@ describe("the runtime's convolution kernels on the wasm backend", () => {
     const w = input(r, [a.out, a.in, ...kernel]);
     const f = (xi: tf.Tensor, wi: tf.Tensor) => convChannelsLast(createForwardContext(tfjs).tf, xi, wi, a) as tf.Tensor;
     return { what: JSON.stringify({ x: x.shape, ...a }), gap: await gradientGap(f, [x, w]) };
+  };
+  cases("conv 2-d as matrix products: sizes in fours", inFours);
+  /** Without the SIMD module (a machine whose WebAssembly has no SIMD): XNNPACK and the gradients of conv.ts. */
+  describe("without the SIMD module", () => {
+    beforeAll(() => useSimdKernels(false));
+    afterAll(() => useSimdKernels(true));
+    cases("conv 2-d", run(2, false));
+    cases("conv 2-d: sizes in fours", inFours);
   });
   /**
    * Larger images with few output channels: the weight's gradient runs one matrix product per

@@ -18,11 +18,10 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import type { Tf } from "../types.js";
-import { type Direction, type Geometry, gemmFilterGradient, gemmForward, gemmInputGradient, geometry, prefersGemm } from "./gemm.js";
+import { type Geometry, geometry } from "./geometry.js";
 import { composed, type Info, type Ops } from "./ops.js";
 import { productFilterGradient, productForward, productInputGradient } from "./products.js";
 import { type MaccSimd, simdKernels } from "./simd.js";
-import { prefersTapwise, tapwiseFilterGradient } from "./tapwise.js";
 
 type Pad = tfjs.backend_util.ExplicitPadding | "valid" | "same" | number;
 type Rounding = "floor" | "round" | "ceil" | undefined;
@@ -118,24 +117,15 @@ export function conv2dBackpropInput(tf: Tf): tfjs.KernelFunc {
  * The runtime's own 2-d convolution, its weight in PyTorch's layout [o, c, kh, kw] (in which the
  * runtime keeps its weights), and its gradients. Through tfjs's conv2d the weight would be
  * transposed to [kh, kw, c, o] in the forward pass, and its gradient computed in that layout and
- * transposed back; here the input gradient reads the weight as it is and the weight's gradient
- * is produced in its layout: one pass over each weight per step instead of three. Where the
- * weight outweighs the activations, each direction runs as matrix products instead (gemm.ts), and
- * elsewhere the weight's gradient as one matrix product per filter tap (tapwise.ts).
+ * transposed back. Here each direction is one matrix product of the SIMD module (products.ts),
+ * which reads the activations and the weight where they lie; where that module cannot run, XNNPACK's
+ * convolution with the weight transposed and the gradients above.
  */
 export const CONV2D_OIHW = "MedgConv2DOIHW";
 export const CONV2D_OIHW_INPUT_GRADIENT = "MedgConv2DOIHWBackpropInput";
 export const CONV2D_OIHW_FILTER_GRADIENT = "MedgConv2DOIHWBackpropFilter";
 
-/** The geometry of a CONV2D_OIHW call (weight [o, c, kh, kw]) when matrix products suit it better. */
-function gemmGeometry(tf: Tf, direction: Direction, xShape: Quad, filterShape: Quad, attrs: Record<string, unknown>) {
-  const { strides, pad } = attrs as { strides: [number, number]; pad: Pad };
-  const [o, c, kh, kw] = filterShape;
-  const g = geometry(tf.backend_util.computeConv2DInfo(xShape, [kh, kw, c, o], strides, 1, pad));
-  return prefersGemm[direction](g) ? g : undefined;
-}
-
-/** The geometry of a CONV2D_OIHW call, for the products of products.ts. */
+/** The geometry of a CONV2D_OIHW call (weight [o, c, kh, kw]). */
 function oihwGeometry(tf: Tf, xShape: Quad, filterShape: Quad, attrs: Record<string, unknown>): Geometry {
   const { strides, pad } = attrs as { strides: [number, number]; pad: Pad };
   const [o, c, kh, kw] = filterShape;
@@ -146,8 +136,6 @@ export function conv2dOihw(tf: Tf): tfjs.KernelFunc {
   return composed(tf, (ops, { inputs, attrs }) => {
     const simd = simdKernels(ops.backend);
     if (simd) return productForward(ops, simd, inputs.x!, inputs.filter!, oihwGeometry(tf, inputs.x!.shape as Quad, inputs.filter!.shape as Quad, attrs));
-    const g = gemmGeometry(tf, "forward", inputs.x!.shape as Quad, inputs.filter!.shape as Quad, attrs);
-    if (g) return gemmForward(ops, inputs.x!, inputs.filter!, g);
     const filter = ops.transpose(inputs.filter!, [2, 3, 1, 0]);
     return ops.run("Conv2D", { x: inputs.x!, filter }, { ...attrs, dataFormat: "NHWC", dilations: [1, 1] });
   });
@@ -157,20 +145,15 @@ export function conv2dOihwInputGradient(tf: Tf): tfjs.KernelFunc {
   return composed(tf, (ops, { inputs, attrs }) => {
     const simd = simdKernels(ops.backend);
     if (simd) return productInputGradient(ops, simd, inputs.dy!, inputs.filter!, oihwGeometry(tf, attrs.inputShape as Quad, inputs.filter!.shape as Quad, attrs));
-    const g = gemmGeometry(tf, "input", attrs.inputShape as Quad, inputs.filter!.shape as Quad, attrs);
-    return g ? gemmInputGradient(ops, inputs.dy!, inputs.filter!, g) : inputGradient(tf, ops, inputs.dy!, inputs.filter!, "OIHW", attrs);
+    return inputGradient(tf, ops, inputs.dy!, inputs.filter!, "OIHW", attrs);
   });
 }
 
 export function conv2dOihwFilterGradient(tf: Tf): tfjs.KernelFunc {
   return composed(tf, (ops, { inputs, attrs }) => {
     const [kh, kw, c, o] = attrs.filterShape as Quad;
-    const { strides, pad } = attrs as { strides: [number, number]; pad: Pad };
-    const g = geometry(tf.backend_util.computeConv2DInfo(inputs.x!.shape as Quad, [kh, kw, c, o], strides, 1, pad));
     const simd = simdKernels(ops.backend);
-    if (simd) return productFilterGradient(ops, simd, inputs.x!, inputs.dy!, g);
-    if (prefersTapwise(g)) return tapwiseFilterGradient(ops, inputs.x!, inputs.dy!, g);
-    if (prefersGemm.filter(g)) return gemmFilterGradient(ops, inputs.x!, inputs.dy!, g);
+    if (simd) return productFilterGradient(ops, simd, inputs.x!, inputs.dy!, oihwGeometry(tf, inputs.x!.shape as Quad, [o, c, kh, kw], attrs));
     return ops.transpose(filterGradient(tf, ops, inputs.x!, inputs.dy!, attrs), [3, 0, 1, 2]);
   });
 }

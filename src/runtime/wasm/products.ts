@@ -20,7 +20,7 @@
  * tile of C stay in the first-level cache (and its TLB, where A or B steps a page at a time).
  */
 import type { Info, Ops } from "./ops.js";
-import { type Geometry, taps, transpose2d } from "./gemm.js";
+import { type Geometry, taps, transpose2d } from "./geometry.js";
 import type { SimdKernels } from "./simd.js";
 
 type Kernels = Pick<SimdKernels, "gemm" | "move">;

@@ -8,7 +8,7 @@
  * - `adam`: the Adam update (adam.ts). As a JavaScript loop it is bound by float64 square roots and
  *   divisions one element at a time: some 16 ns an element, a sixth of a ResNet-18 step.
  * - `macc`: acc += x · y over a run of channels (the depthwise filter gradient, conv.ts).
- * - `transpose4`: a strip of four rows transposed, four by four columns (gemm.ts's transposes).
+ * - `transpose4`: a strip of four rows transposed, four by four columns (geometry.ts's transposes).
  * - `rowAffine`: out = u · a + v · b + d with per-column a, b, d (batch norm's output and input
  *   gradient, batchnorm.ts).
  * - `gemm`: a matrix product over tables of row pointers (simd-gemm.ts), the convolutions' (products.ts).
@@ -291,9 +291,16 @@ export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffe
 }
 
 const cache = new WeakMap<object, SimdKernels | null>();
+let enabled = true;
 
-/** The SIMD loops on the backend's memory, or null where they cannot run. */
+/** Turns the SIMD loops off (or back on) in this process, so that the kernels' other paths run (tests). */
+export function useSimdKernels(on: boolean): void {
+  enabled = on;
+}
+
+/** The SIMD loops on the backend's memory, or null where they cannot run (or are turned off). */
 export function simdKernels(backend: object): SimdKernels | null {
+  if (!enabled) return null;
   if (cache.has(backend)) return cache.get(backend)!;
   let kernels: SimdKernels | null = null;
   try {
