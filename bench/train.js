@@ -4,8 +4,9 @@
 // batches. Each runtime runs in a process of its own (the wasm backend is one instance per
 // process); PyTorch runs from python3 when it imports torch and torchvision. The wasm and pure-JS
 // runs start from the same weights and see the same batches; their losses are printed side by side
-// over the first --compare steps both ran (on a large network they part after a few steps, as a
-// run's own do when its input moves by 1e-7: see docs/tfjs.md).
+// over the first --compare steps both ran, and PyTorch's on its two thread counts (on a large
+// network runs part after a few steps, as a run's own do when its input moves by 1e-7: see
+// docs/tfjs.md).
 //
 //   npm run bench:train                       # both models: PyTorch on its default and 2 threads,
 //                                             # wasm on 1 and 2 threads (20 steps), pure JS (3 steps)
@@ -206,14 +207,18 @@ if (opts.worker) {
       const ips = throughput(results[label], common.batch);
       rows.push({ model, runtime: label, ips, cpu: throughput(results[label], common.batch, "cpuSeconds"), slower: torch ? torch / ips : null });
     }
-    const wasm = runtimes.find((r) => r.name === "wasm" && !results[r.label].error);
-    const cpu = runtimes.find((r) => r.name === "cpu" && !results[r.label].error);
-    if (wasm && cpu) {
-      const [lw, lc] = [results[wasm.label].losses, results[cpu.label].losses];
-      const n = Math.min(compare, lw.length, lc.length);
-      const gap = Math.max(...lw.slice(0, n).map((v, i) => Math.abs(v - lc[i]) / Math.abs(lc[i])));
-      console.log(`  ${model.padEnd(16)} losses wasm vs pure JS over ${n} steps: max relative difference ${gap.toExponential(2)} (${gap <= 1e-3 ? "within" : "OUTSIDE"} 1e-3)`);
-      console.log(`    wasm    ${lw.slice(0, n).map((v) => v.toFixed(6)).join(" ")}\n    pure JS ${lc.slice(0, n).map((v) => v.toFixed(6)).join(" ")}`);
+    // Losses side by side: wasm against pure JS (the same weights and batches), and PyTorch on one
+    // thread count against another (its own float32 spread on this model).
+    const ran = (name) => runtimes.filter((r) => r.name === name && !results[r.label].error);
+    const pairs = [[ran("wasm")[0], ran("cpu")[0]], [ran("torch")[0], ran("torch")[1]]].filter(([a, b]) => a && b);
+    for (const [a, b] of pairs) {
+      const [la, lb] = [results[a.label].losses, results[b.label].losses];
+      const n = Math.min(compare, la.length, lb.length);
+      const gaps = la.slice(0, n).map((v, i) => Math.abs(v - lb[i]) / Math.abs(lb[i]));
+      const gap = Math.max(...gaps);
+      console.log(`  ${model.padEnd(16)} losses ${a.label} vs ${b.label} over ${n} steps: max relative difference ${gap.toExponential(2)} (${gap <= 1e-3 ? "within" : "OUTSIDE"} 1e-3)`);
+      console.log(`    ${a.label.padEnd(8)} ${la.slice(0, n).map((v) => v.toFixed(6)).join(" ")}\n    ${b.label.padEnd(8)} ${lb.slice(0, n).map((v) => v.toFixed(6)).join(" ")}`);
+      console.log(`    relative ${gaps.map((g) => g.toExponential(1)).join(" ")}`);
     }
     if (torch === null && torchRuns.length < runtimes.filter((r) => r.name === "torch").length) {
       const failed = runtimes.find((r) => r.name === "torch");
