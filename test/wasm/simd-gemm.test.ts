@@ -89,13 +89,14 @@ describe("the wasm SIMD module's strided move", () => {
     const f32 = new Float32Array(memory.buffer);
     const i32 = new Int32Array(memory.buffer);
     const r = rng(7);
-    for (const add of [0, 1]) {
-      const [count, c, srcStride, dstStride] = [5, 3, 2, 7];
+    // Strided both sides, and contiguous both sides (four floats at a time, then the rest).
+    for (const [add, c, srcStride, dstStride] of [[0, 3, 2, 7], [1, 3, 2, 7], [0, 11, 1, 1], [1, 11, 1, 1], [1, 4, 1, 1]] as const) {
+      const count = 5;
       for (let e = 0; e < 1024; e++) f32[e] = r.next();
       const before = Float32Array.from({ length: 1024 }, () => r.next());
       f32.set(before, 2048);
       const src = [10, 200, 3, 700, 51];
-      const dst = [0, 1, 2, 300, 600];
+      const dst = [0, 100, 200, 300, 600];
       i32.set(src.map((x) => x * 4), 4096);
       i32.set(dst.map((x) => (2048 + x) * 4), 4096 + count);
       move(4096 * 4, srcStride * 4, (4096 + count) * 4, dstStride * 4, count, c, add);

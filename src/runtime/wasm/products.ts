@@ -97,6 +97,25 @@ function windowRow(base: number, g: Geometry, hp: number, wp: number, i: number)
 }
 
 /**
+ * The patches of x as rows [p, (i, j, c)] (the taps' order, channels innermost): one run of kw·c
+ * floats per output pixel and kernel row, copied from x padded (for few channels, where a run a
+ * tap would be a few floats).
+ */
+function windowCols(ops: Ops, { move }: Kernels, x: Info, g: Geometry): Info {
+  const { xp, hp, wp } = windowed(ops, x, g);
+  const p = pixels(g);
+  const run = g.kw * g.c;
+  const cols = filled(ops, [p, k(g)]);
+  const base = address(ops, cols);
+  const rows = Array.from({ length: g.kh }, (_, i) => windowRow(address(ops, xp), g, hp, wp, i));
+  const src = new Int32Array(p * g.kh);
+  const dst = new Int32Array(p * g.kh);
+  for (let q = 0, e = 0; q < p; q++) for (let i = 0; i < g.kh; i++, e++) [src[e], dst[e]] = [rows[i]![q]!, base + (q * k(g) + i * run) * 4];
+  move(table(ops, src), 4, table(ops, dst), 4, p * g.kh, run, 0);
+  return cols;
+}
+
+/**
  * The patches of x (NHWC) as cols [p, (c, tap)] (the weight's own order), or colsᵀ [(c, tap), p];
  * zero in the padding. One run of c floats per pixel and tap, in WebAssembly (move).
  */
@@ -166,7 +185,7 @@ function tapRows(src: number, zero: number, g: Geometry, channels: number, h: nu
 
 /**
  * Whether a product reads x (or dy) a tap at a time, `channels` floats per chunk, pointing at zeros
- * outside the image; with fewer channels (a stem's 3) a window row at a time over a padded copy.
+ * outside the image; with fewer channels (a stem's 3) over the patches moved into rows (windowCols).
  */
 const byTaps = (channels: number) => channels >= 16;
 
@@ -204,11 +223,9 @@ export function productForward(ops: Ops, kernels: Kernels, x: Info, filter: Info
     multiply(ops, kernels, { aTab, sAk: 4, chunks: t2 * parts, kt, bTab, c: address(ops, y), ldc: g.o * 4, m: p, n: g.o });
     return y;
   }
-  const { xp, hp, wp } = windowed(ops, x, g);
-  const rows = Array.from({ length: g.kh }, (_, i) => windowRow(address(ops, xp), g, hp, wp, i));
-  const aTab = new Int32Array(p * g.kh);
-  for (let q = 0, e = 0; q < p; q++) for (let i = 0; i < g.kh; i++) aTab[e++] = rows[i]![q]!;
-  multiply(ops, kernels, { aTab, sAk: 4, chunks: g.kh, kt: g.kw * g.c, bTab, c: address(ops, y), ldc: g.o * 4, m: p, n: g.o });
+  const cols = address(ops, windowCols(ops, kernels, x, g));
+  const [chunks, kt] = chunking(k(g), SPLIT);
+  multiply(ops, kernels, { aTab: rowsOf(cols, p, k(g) * 4, chunks, kt * 4), sAk: 4, chunks, kt, bTab, c: address(ops, y), ldc: g.o * 4, m: p, n: g.o });
   return y;
 }
 
@@ -261,7 +278,7 @@ export function productFilterGradient(ops: Ops, kernels: Kernels, x: Info, dy: I
     return dw;
   }
   // dw[o, tap, c] = Σ_p dy[p, o] · x(tap of pixel p)[c], one product per tap (B's rows the pixels
-  // it reads, zeros outside); or per kernel row over x padded, few channels: dw[o, i, (j, c)].
+  // it reads, zeros outside); with few channels one product over the patches as rows (windowCols).
   const dwr = filled(ops, [g.o, g.kh, g.kw, g.c]);
   const out = address(ops, dwr);
   if (byTaps(g.c)) {
@@ -274,9 +291,8 @@ export function productFilterGradient(ops: Ops, kernels: Kernels, x: Info, dy: I
       multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab, c: out + t * g.c * 4, ldc: k(g) * 4, m: g.o, n: g.c });
     }
   } else {
-    const { xp, hp, wp } = windowed(ops, x, g);
-    const xBase = address(ops, xp);
-    for (let i = 0; i < g.kh; i++) multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab: windowRow(xBase, g, hp, wp, i), c: out + i * g.kw * g.c * 4, ldc: k(g) * 4, m: g.o, n: g.kw * g.c });
+    const cols = address(ops, windowCols(ops, kernels, x, g));
+    multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab: Int32Array.from({ length: p }, (_, q) => cols + q * k(g) * 4), c: out, ldc: k(g) * 4, m: g.o, n: k(g) });
   }
   return ops.transpose(dwr, [0, 3, 1, 2]);
 }

@@ -175,11 +175,24 @@ const rowAffineBody = [
   0x0b,
 ];
 
-// move: parameters srcTab, srcStride, dstTab, dstStride, count, c, add; locals e, s, d, end (i32).
-const [MV_SRC_TAB, MV_SRC_STRIDE, MV_DST_TAB, MV_DST_STRIDE, MV_COUNT, MV_C, MV_ADD, MV_E, MV_S, MV_D, MV_END] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-/** The inner loop: c floats from s to d (added to d's when `add`), each pointer stepping its stride. */
+// move: parameters srcTab, srcStride, dstTab, dstStride, count, c, add; locals e, s, d, end, contiguous, vEnd (i32).
+const [MV_SRC_TAB, MV_SRC_STRIDE, MV_DST_TAB, MV_DST_STRIDE, MV_COUNT, MV_C, MV_ADD, MV_E, MV_S, MV_D, MV_END, MV_CONTIGUOUS, MV_V_END] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+/**
+ * The inner loop: c floats from s to d (added to d's when `add`), each pointer stepping its stride;
+ * runs contiguous on both sides go four floats at a time first.
+ */
 const moveRun = (add: boolean) => [
   ...get(MV_S), ...get(MV_C), ...get(MV_SRC_STRIDE), 0x6c, 0x6a, ...set(MV_END),
+  ...get(MV_CONTIGUOUS), 0x04, 0x40,
+  ...get(MV_S), ...get(MV_C), 0x41, 0x7c, 0x71, 0x41, 2, 0x74, 0x6a, ...set(MV_V_END),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(MV_S), ...get(MV_V_END), 0x4f, 0x0d, 1,
+  ...get(MV_D), ...get(MV_S), ...simd(0x00), 2, 0, ...(add ? [...get(MV_D), ...simd(0x00), 2, 0, ...ADD] : []), ...STORE,
+  ...get(MV_S), 0x41, 16, 0x6a, ...set(MV_S),
+  ...get(MV_D), 0x41, 16, 0x6a, ...set(MV_D),
+  0x0c, 0,
+  0x0b, 0x0b,
+  0x0b,
   0x02, 0x40, 0x03, 0x40,
   ...get(MV_S), ...get(MV_END), 0x4f, 0x0d, 1,
   ...get(MV_D), ...get(MV_S), 0x2a, 2, 0, ...(add ? [...get(MV_D), 0x2a, 2, 0, 0x92] : []), 0x38, 2, 0,
@@ -189,7 +202,8 @@ const moveRun = (add: boolean) => [
   0x0b, 0x0b,
 ];
 const moveBody = [
-  ...vector([[4, I32]]),
+  ...vector([[6, I32]]),
+  ...get(MV_SRC_STRIDE), 0x41, 4, 0x46, ...get(MV_DST_STRIDE), 0x41, 4, 0x46, 0x71, ...set(MV_CONTIGUOUS),
   ...get(MV_COUNT), 0x41, 2, 0x74, ...set(MV_COUNT),
   ...loop(MV_E, MV_COUNT, [
     ...get(MV_SRC_TAB), ...get(MV_E), 0x6a, 0x28, 2, 0, ...set(MV_S),
