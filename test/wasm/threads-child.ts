@@ -1,8 +1,8 @@
 /**
  * Run by threads.test.ts in a process of its own (one WebAssembly instance per process): starts the
  * wasm backend on the threads given, computes a tfjs convolution's gradients and the runtime's own
- * convolution's (its products split over the threads) and compares them with pure JS, and AdamW
- * updates (on the shared memory, in SIMD, a large one split over the threads) with the float64
+ * convolution's (its products split over the threads) and batch norm's (its passes split too) and
+ * compares them with pure JS, and AdamW updates (on the shared memory, in SIMD, a large one split over the threads) with the float64
  * rule; prints one JSON line and then simply returns (the process must end by itself).
  */
 import * as tf from "@tensorflow/tfjs";
@@ -12,6 +12,10 @@ import { simdKernels } from "../../src/runtime/wasm/simd.js";
 import { runAdamStep } from "../../src/runtime/wasm/adam.js";
 import { startWasm } from "../../src/runtime/wasm/backend.js";
 import { conv2dOihw } from "../../src/runtime/wasm/layers.js";
+import { createForwardContext } from "../../src/runtime/kernels/context.js";
+import { Act, channelsLast } from "../../src/runtime/kernels/layout.js";
+import { bn } from "../../src/runtime/kernels/norm.js";
+import type { Tensor } from "../../src/runtime/types.js";
 
 const threads = Number(process.argv[2] ?? 2);
 const started = await startWasm(tf as unknown as Tf, createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm"), threads);
@@ -39,6 +43,24 @@ function runtimeConv(strides: [number, number]): Float32Array[] {
   });
 }
 const wasmRuntime = [...runtimeConv([1, 1]), ...runtimeConv([2, 2])];
+
+/** Training-mode batch norm (on wasm its statistics and passes split over the threads): y and the gradients of x, weight, bias. */
+function batchNorm(): Float32Array[] {
+  return tf.tidy(() => {
+    const shape = [4, 12, 12, 32];
+    const x = tf.tensor4d(Float32Array.from({ length: 4 * 12 * 12 * 32 }, (_, i) => Math.sin(0.3 * i) * 2 + 0.5), shape as [number, number, number, number]);
+    const w = tf.tensor1d(Float32Array.from({ length: 32 }, (_, i) => 1 + 0.01 * i));
+    const b = tf.tensor1d(Float32Array.from({ length: 32 }, (_, i) => 0.1 * Math.cos(i)));
+    const apply = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor) => {
+      const ctx = createForwardContext(tf as unknown as Tf, { training: true });
+      const params = { weight: wt, bias: bt, running_mean: tf.variable(tf.zeros([32])), running_var: tf.variable(tf.ones([32])) };
+      return (bn(ctx, [new Act(xt as unknown as Tensor, channelsLast(4))], params as never, { eps: 1e-5, momentum: 0.1, channels: 32, axis: 1 }) as Act).t as unknown as tf.Tensor;
+    };
+    const g = tf.grads((xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor) => tf.sum(tf.mul(apply(xt, wt, bt), tf.sin(tf.range(0, 4 * 12 * 12 * 32).reshape(shape)))))([x, w, b]);
+    return [apply(x, w, b), ...g].map((t) => Float32Array.from(t.dataSync()));
+  });
+}
+const wasmBatchNorm = batchNorm();
 const wasm = grads();
 
 /** One AdamW update of n elements (four lanes at a time and the rest after) against a float64 loop. */
@@ -71,4 +93,5 @@ function worst(a: Float32Array[], b: Float32Array[]): number {
 }
 const gap = worst(wasm, grads());
 const runtimeGap = worst(wasmRuntime, [...runtimeConv([1, 1]), ...runtimeConv([2, 2])]);
-process.stdout.write(`${JSON.stringify({ ...started, simdThreads: kernels?.threads, gap, runtimeGap, adam })}\n`);
+const batchNormGap = worst(wasmBatchNorm, batchNorm());
+process.stdout.write(`${JSON.stringify({ ...started, simdThreads: kernels?.threads, gap, runtimeGap, batchNormGap, adam })}\n`);

@@ -22,11 +22,39 @@ type F32 = Float32Array;
 /** Rows read per pass of four columns: a block of rows stays in cache while its columns are read. */
 const ROWS = 256;
 
+/** Floats of the scratch columnMoments needs for c columns: a centre, alignment, float64 sums per thread. */
+const momentsScratch = (backend: WasmBackend, c: number) => c + 2 + 4 * c * (simdKernels(backend)?.threads ?? 1);
+
 /**
  * Per-column Σ u and Σ u · (v - centre) (u = v when `u` is v itself) over rows of `c` columns, in
- * float64: four columns at a time in registers over a block of rows, as reduce.ts sums.
+ * float64: in WebAssembly SIMD (simd.ts's moments) where it runs and `c` is a multiple of four, on
+ * the helper threads too (each a band of rows into its own sums); else four columns at a time in
+ * registers over a block of rows, as reduce.ts sums. `scratch` is a float32 tensor of the backend's
+ * of at least 2 + 4c + 4c·threads floats (made before any view is taken).
  */
-function columnMoments(u: F32, v: F32, centre: F32 | undefined, c: number, su: Float64Array, suv: Float64Array): void {
+function columnMoments(backend: WasmBackend, scratch: F32, u: F32, v: F32, centre: F32 | undefined, c: number, su: Float64Array, suv: Float64Array): void {
+  const simd = simdKernels(backend);
+  if (simd && c % 4 === 0) {
+    const rows = u.length / c;
+    // The centre (zeros without one), then per band float64 sums [su | suv], 8-byte aligned.
+    const zero = scratch.byteOffset;
+    if (!centre) scratch.fill(0, 0, c);
+    const sums = Math.ceil((zero + 4 * c) / 8) * 8;
+    const bands = simd.split(rows, 64);
+    const f64 = new Float64Array(scratch.buffer, sums, 2 * c * bands.length);
+    f64.fill(0);
+    simd.parallel(
+      "moments",
+      simd.moments,
+      bands.map(([r0, r1], i) => [u.byteOffset + r0 * c * 4, v.byteOffset + r0 * c * 4, centre ? centre.byteOffset : zero, r1 - r0, c * 4, sums + 16 * c * i, sums + 16 * c * i + 8 * c]),
+    );
+    for (let i = 0; i < bands.length; i++)
+      for (let k = 0; k < c; k++) {
+        su[k]! += f64[2 * c * i + k]!;
+        suv[k]! += f64[2 * c * i + c + k]!;
+      }
+    return;
+  }
   const rows = u.length / c;
   const blocked = c - (c % 4);
   for (let r0 = 0; r0 < rows; r0 += ROWS) {
@@ -69,16 +97,22 @@ function columnMoments(u: F32, v: F32, centre: F32 | undefined, c: number, su: F
 /**
  * out[r, k] = u[r, k] · a[k] + v[r, k] · b[k] + d[k] over rows of `c` columns: four lanes at a time
  * in WebAssembly SIMD (simd.ts) where it runs and `c` is a multiple of four, else here. `coeffs` is
- * a [3c] float32 scratch tensor of the backend's for a, b, d (made before any view is taken).
+ * a [3c] float32 scratch tensor of the backend's for a, b, d (made before any view is taken). On
+ * the helper threads too, by bands of rows.
  */
 function rowAffine(backend: WasmBackend, coeffs: F32, u: F32, v: F32, a: Float64Array, b: Float64Array, d: Float64Array, out: F32, c: number): void {
-  const simd = simdKernels(backend)?.rowAffine;
+  const simd = simdKernels(backend);
   if (simd && c % 4 === 0) {
     coeffs.set(a, 0);
     coeffs.set(b, c);
     coeffs.set(d, 2 * c);
     const at = coeffs.byteOffset;
-    simd(u.byteOffset, v.byteOffset, at, at + 4 * c, at + 8 * c, out.byteOffset, 4 * c, 4 * out.length);
+    const bands = simd.split(out.length / c, 64);
+    simd.parallel(
+      "rowAffine",
+      simd.rowAffine,
+      bands.map(([r0, r1]) => [u.byteOffset + r0 * c * 4, v.byteOffset + r0 * c * 4, at, at + 4 * c, at + 8 * c, out.byteOffset + r0 * c * 4, 4 * c, 4 * c * (r1 - r0)]),
+    );
     return;
   }
   for (let at = 0; at < out.length; at += c) for (let k = 0; k < c; k++) out[at + k] = u[at + k]! * a[k]! + v[at + k]! * b[k]! + d[k]!;
@@ -92,14 +126,15 @@ export function bnTrain(): tfjs.KernelFunc {
     const c = x.shape[x.shape.length - 1]!;
     const outs = [backend.makeOutput([...x.shape], "float32"), backend.makeOutput([c], "float32"), backend.makeOutput([c], "float32")];
     const scratch = backend.makeOutput([3 * c], "float32");
+    const sumsScratch = backend.makeOutput([momentsScratch(backend, c)], "float32");
     // Views taken after every output is made: making one may grow (and so move) the heap.
-    const [xs, w, b, coeffs] = [x, inputs.weight!, inputs.bias!, scratch].map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32, F32];
+    const [xs, w, b, coeffs, sums] = [x, inputs.weight!, inputs.bias!, scratch, sumsScratch].map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32, F32, F32];
     const [y, meanOut, varOut] = outs.map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32];
     const n = xs.length;
     const rows = n / c;
     const s1 = new Float64Array(c);
     const s2 = new Float64Array(c);
-    columnMoments(xs, xs, undefined, c, s1, s2);
+    columnMoments(backend, sums, xs, xs, undefined, c, s1, s2);
     const scale = new Float64Array(c);
     const shift = new Float64Array(c);
     const eps = attrs.eps as number;
@@ -114,6 +149,7 @@ export function bnTrain(): tfjs.KernelFunc {
     }
     rowAffine(backend, coeffs, xs, xs, scale, new Float64Array(c), shift, y, c);
     backend.disposeData(scratch.dataId);
+    backend.disposeData(sumsScratch.dataId);
     return outs;
   };
 }
@@ -126,14 +162,15 @@ export function bnTrainGrad(): tfjs.KernelFunc {
     const c = x.shape[x.shape.length - 1]!;
     const outs = [backend.makeOutput([...x.shape], "float32"), backend.makeOutput([c], "float32"), backend.makeOutput([c], "float32")];
     const scratch = backend.makeOutput([3 * c], "float32");
-    const coeffs = backend.typedArrayFromHeap(scratch) as F32;
+    const sumsScratch = backend.makeOutput([momentsScratch(backend, c)], "float32");
+    const [coeffs, sums] = [scratch, sumsScratch].map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32];
     const [dy, xs, mean, variance, w] = [inputs.dy!, x, inputs.mean!, inputs.variance!, inputs.weight!].map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32, F32, F32];
     const [dx, dw, db] = outs.map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32];
     const n = xs.length;
     const rows = n / c;
     const sdy = new Float64Array(c);
     const sdyx = new Float64Array(c);
-    columnMoments(dy, xs, mean, c, sdy, sdyx);
+    columnMoments(backend, sums, dy, xs, mean, c, sdy, sdyx);
     // dx = w·r·(dy - Σdy/N - x̂·Σ(dy·x̂)/N), x̂ = (x - mean)·r: dx = a·dy + b·x + d per channel.
     const a = new Float64Array(c);
     const bx = new Float64Array(c);
@@ -154,6 +191,7 @@ export function bnTrainGrad(): tfjs.KernelFunc {
     }
     rowAffine(backend, coeffs, dy, xs, a, bx, d, dx, c);
     backend.disposeData(scratch.dataId);
+    backend.disposeData(sumsScratch.dataId);
     return outs;
   };
 }

@@ -2,7 +2,8 @@
  * The SIMD module's loops (simd.ts) on several threads. On the multi-threaded backend the memory is
  * shared, so helper threads (Node worker_threads) instantiate the same module on it, and a loop
  * split into parts runs its first part on the calling thread and the others on the helpers: the
- * matrix product by bands of C's rows, Adam by ranges of a parameter's elements.
+ * matrix product by bands of C's rows, Adam by ranges of a parameter's elements, batch norm's
+ * passes by bands of rows.
  *
  * A job is each helper's function and arguments written into a shared control block, a sequence
  * number bumped and notified; each helper runs its part, counts itself done and notifies. Helpers
@@ -11,7 +12,7 @@
 import { Worker } from "node:worker_threads";
 
 /** The exported functions helpers can run, by index. */
-export const HELPED = ["gemm", "adam"] as const;
+export const HELPED = ["gemm", "adam", "moments", "rowAffine"] as const;
 export type Helped = (typeof HELPED)[number];
 
 /** Arguments per part: the function's index, then up to 17 numbers (Adam's). */

@@ -13,9 +13,10 @@
  *   gradient, batchnorm.ts).
  * - `gemm`: a matrix product over tables of row pointers (simd-gemm.ts), the convolutions' (products.ts).
  * - `move`: strided runs of floats copied or added between tables of pointers (im2col and col2im).
+ * - `moments`: per-column sums in float64 (batch norm's statistics and gradient).
  */
 import { setFlagsFromString } from "node:v8";
-import { split, startHelpers } from "./helpers.js";
+import { type Helped, split, startHelpers } from "./helpers.js";
 import { gemmFunctions, leb } from "./simd-gemm.js";
 
 
@@ -44,6 +45,13 @@ export type RowAffineSimd = (u: number, v: number, a: number, b: number, d: numb
  */
 export type MoveSimd = (srcTab: number, srcStride: number, dstTab: number, dstStride: number, count: number, c: number, add: number) => void;
 
+/**
+ * moments(u, v, centre, rows, rowBytes, su, suv): per column k (rowBytes a multiple of 16),
+ * su[k] += Σ_rows u and suv[k] += Σ_rows u · (v - centre[k]), in float64 (su, suv float64 arrays),
+ * over blocks of rows (batch norm's statistics and gradient, batchnorm.ts).
+ */
+export type MomentsSimd = (u: number, v: number, centre: number, rows: number, rowBytes: number, su: number, suv: number) => void;
+
 /** gemm(aTab, sAk, T, kt, bTab, c, ldc, m0, m1, N): the matrix product of simd-gemm.ts over rows [m0, m1). */
 export type GemmSimd = (aTab: number, sAk: number, t: number, kt: number, bTab: number, c: number, ldc: number, m0: number, m1: number, n: number) => void;
 
@@ -53,11 +61,16 @@ export interface SimdKernels {
   transpose4: Transpose4Simd;
   rowAffine: RowAffineSimd;
   move: MoveSimd;
+  moments: MomentsSimd;
   gemm: GemmSimd;
   /** Whether gemm's multiply-adds are fused (relaxed SIMD). */
   fused: boolean;
-  /** The threads gemm and adam run on. */
+  /** The threads gemm and adam run on, and parallel() splits over. */
   threads: number;
+  /** Runs `fn` (the export `name`) on each part's arguments, parts[0] here and the others on helper threads. */
+  parallel(name: Helped, fn: (...args: number[]) => void, parts: readonly (readonly number[])[]): void;
+  /** [0, n) in at most `threads` parts of at least `least` (one part when n is smaller). */
+  split(n: number, least: number): [number, number][];
 }
 
 const I32 = 0x7f;
@@ -175,6 +188,53 @@ const rowAffineBody = [
   0x0b,
 ];
 
+// moments: parameters u, v, centre, rows, rowBytes, su, suv; locals b0, b1, j, at, total (i32), m, x, lo, hi, a, b, c, d (v128).
+const [MO_U, MO_V, MO_CENTRE, MO_ROWS, MO_ROW, MO_SU, MO_SUV, MO_B0, MO_B1, MO_J, MO_AT, MO_TOTAL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+const [MO_M_LO, MO_M_HI, MO_U_LO, MO_U_HI, MO_A1_LO, MO_A1_HI, MO_A2_LO, MO_A2_HI, MO_X] = [12, 13, 14, 15, 16, 17, 18, 19, 20];
+/** Rows per block of the moments: a block's rows stay in cache while their columns are read. */
+const MOMENT_ROWS = 256;
+const PROMOTE_LOW = simd(0x5f);
+const [F64_ADD, F64_SUB, F64_MUL] = [0xf0, 0xf1, 0xf2].map(simd) as [number[], number[], number[]];
+/** The v128 on the stack's upper two floats as float64x2. */
+const PROMOTE_HIGH = [...get(MO_X), ...get(MO_X), ...shuffle([2, 3, 2, 3]), ...PROMOTE_LOW];
+/** `for (i = from; i < limit; i += step) body` over locals. */
+const span = (i: number, from: number[], limit: number[], step: number[], body: number[]) => [
+  ...from, ...set(i),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(i), ...limit, 0x4f, 0x0d, 1,
+  ...body,
+  ...get(i), ...step, 0x6a, ...set(i),
+  0x0c, 0,
+  0x0b, 0x0b,
+];
+/** acc[k] += the float64x2 local `value`, k at byte offset `at` of the float64 array at `base`. */
+const addInto = (base: number, offset: number, value: number) => [...get(base), ...get(MO_J), 0x41, 1, 0x74, 0x6a, ...get(base), ...get(MO_J), 0x41, 1, 0x74, 0x6a, ...simd(0x00), 3, ...leb(offset), ...get(value), ...F64_ADD, ...simd(0x0b), 3, ...leb(offset)];
+const momentsBody = [
+  ...vector([[5, I32], [9, V128]]),
+  ...get(MO_ROWS), ...get(MO_ROW), 0x6c, ...set(MO_TOTAL),
+  ...span(MO_B0, [0x41, 0], get(MO_TOTAL), [...get(MO_ROW), 0x41, ...leb(MOMENT_ROWS), 0x6c], [
+    // b1 = min(b0 + MOMENT_ROWS · rowBytes, total)
+    ...get(MO_B0), ...get(MO_ROW), 0x41, ...leb(MOMENT_ROWS), 0x6c, 0x6a, ...get(MO_TOTAL), ...get(MO_B0), ...get(MO_ROW), 0x41, ...leb(MOMENT_ROWS), 0x6c, 0x6a, ...get(MO_TOTAL), 0x49, 0x1b, ...set(MO_B1),
+    ...span(MO_J, [0x41, 0], get(MO_ROW), [0x41, 16], [
+      ...get(MO_CENTRE), ...get(MO_J), 0x6a, ...simd(0x00), 2, 0, ...set(MO_X),
+      ...get(MO_X), ...PROMOTE_LOW, ...set(MO_M_LO), ...PROMOTE_HIGH, ...set(MO_M_HI),
+      ...[MO_A1_LO, MO_A1_HI, MO_A2_LO, MO_A2_HI].flatMap((a) => [...simd(0x0c), ...Array<number>(16).fill(0), ...set(a)]),
+      ...span(MO_AT, [...get(MO_B0), ...get(MO_J), 0x6a], get(MO_B1), get(MO_ROW), [
+        ...get(MO_U), ...get(MO_AT), 0x6a, ...simd(0x00), 2, 0, ...set(MO_X),
+        ...get(MO_X), ...PROMOTE_LOW, ...set(MO_U_LO), ...PROMOTE_HIGH, ...set(MO_U_HI),
+        ...get(MO_A1_LO), ...get(MO_U_LO), ...F64_ADD, ...set(MO_A1_LO),
+        ...get(MO_A1_HI), ...get(MO_U_HI), ...F64_ADD, ...set(MO_A1_HI),
+        ...get(MO_V), ...get(MO_AT), 0x6a, ...simd(0x00), 2, 0, ...set(MO_X),
+        ...get(MO_A2_LO), ...get(MO_U_LO), ...get(MO_X), ...PROMOTE_LOW, ...get(MO_M_LO), ...F64_SUB, ...F64_MUL, ...F64_ADD, ...set(MO_A2_LO),
+        ...get(MO_A2_HI), ...get(MO_U_HI), ...PROMOTE_HIGH, ...get(MO_M_HI), ...F64_SUB, ...F64_MUL, ...F64_ADD, ...set(MO_A2_HI),
+      ]),
+      ...addInto(MO_SU, 0, MO_A1_LO), ...addInto(MO_SU, 16, MO_A1_HI),
+      ...addInto(MO_SUV, 0, MO_A2_LO), ...addInto(MO_SUV, 16, MO_A2_HI),
+    ]),
+  ]),
+  0x0b,
+];
+
 // move: parameters srcTab, srcStride, dstTab, dstStride, count, c, add; locals e, s, d, end, contiguous, vEnd (i32).
 const [MV_SRC_TAB, MV_SRC_STRIDE, MV_DST_TAB, MV_DST_STRIDE, MV_COUNT, MV_C, MV_ADD, MV_E, MV_S, MV_D, MV_END, MV_CONTIGUOUS, MV_V_END] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 /**
@@ -219,12 +279,14 @@ function moduleBytes(shared: boolean, fused: boolean): Uint8Array {
   const transposeType = [0x60, ...vector(Array<number[]>(5).fill([I32])), 0];
   const rowAffineType = [0x60, ...vector(Array<number[]>(8).fill([I32])), 0];
   const moveType = [0x60, ...vector(Array<number[]>(7).fill([I32])), 0];
+  const momentsType = [0x60, ...vector(Array<number[]>(7).fill([I32])), 0];
   const own = [
     { type: adamType, body: adamBody, export: "adam" },
     { type: maccType, body: maccBody, export: "macc" },
     { type: transposeType, body: transposeBody, export: "transpose4" },
     { type: rowAffineType, body: rowAffineBody, export: "rowAffine" },
     { type: moveType, body: moveBody, export: "move" },
+    { type: momentsType, body: momentsBody, export: "moments" },
   ];
   const functions = [...own, ...gemmFunctions(own.length, fused)];
   // Any memory of at least 0 pages; a shared one (the threaded backend's) must be declared shared,
@@ -282,9 +344,14 @@ export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffe
     transpose4: e.transpose4 as Transpose4Simd,
     rowAffine: e.rowAffine as RowAffineSimd,
     move: e.move as MoveSimd,
+    moments: e.moments as MomentsSimd,
     gemm: e.gemm as GemmSimd,
     fused: compiled !== undefined,
     threads: 1,
+    parallel: (_name, fn, parts) => {
+      for (const part of parts) fn(...part);
+    },
+    split: (n) => [[0, n]],
   };
   if (!shared || threads < 2) return kernels;
   // On several threads: the product by bands of rows (of at least two tiles), Adam by ranges of at
@@ -294,6 +361,8 @@ export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffe
   return {
     ...kernels,
     threads: helpers.threads,
+    parallel: (name, fn, parts) => helpers.run(name, fn, parts),
+    split: (n, least) => split(0, n, helpers.threads, 1, least),
     gemm: (aTab, sAk, t, kt, bTab, c, ldc, m0, m1, n) => helpers.run("gemm", gemm, split(m0, m1, helpers.threads, 6, 12).map(([a, b]) => [aTab, sAk, t, kt, bTab, c, ldc, a, b, n])),
     adam: (p, g, m, v, po, mo, vo, bytes, ...constants) =>
       helpers.run(
