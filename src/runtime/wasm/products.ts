@@ -294,5 +294,13 @@ export function productFilterGradient(ops: Ops, kernels: Kernels, x: Info, dy: I
     const cols = address(ops, windowCols(ops, kernels, x, g));
     multiply(ops, kernels, { aTab, sAk: g.o * 4, chunks, kt, bTab: Int32Array.from({ length: p }, (_, q) => cols + q * k(g) * 4), c: out, ldc: k(g) * 4, m: g.o, n: k(g) });
   }
-  return ops.transpose(dwr, [0, 3, 1, 2]);
+  // [o, tap, c] → [o, c, tap]: a run of c floats per output channel and tap, strided by the taps.
+  const t2 = g.kh * g.kw;
+  const dw = filled(ops, [g.o, g.c, g.kh, g.kw]);
+  const to = address(ops, dw);
+  const src = new Int32Array(g.o * t2);
+  const dst = new Int32Array(g.o * t2);
+  for (let o = 0, e = 0; o < g.o; o++) for (let t = 0; t < t2; t++, e++) [src[e], dst[e]] = [out + (o * t2 + t) * g.c * 4, to + (o * k(g) + t) * 4];
+  kernels.move(table(ops, src), 4, table(ops, dst), t2 * 4, g.o * t2, g.c, 0);
+  return dw;
 }
