@@ -11,6 +11,7 @@
 //   npm run bench:train                       # both models: PyTorch on its default and 2 threads,
 //                                             # wasm on 1 and 2 threads (20 steps), pure JS (3 steps)
 //   node bench/train.js --models resnet18 --steps 6 --runtimes torch,wasm:2
+//   node bench/train.js --models resnet18 --runtimes wasm,cpu --cpu-steps 20 --optimizer sgd
 //
 // The source is bundled with esbuild into dist/bench (beside the build's output), so no build is
 // needed. Pure JS takes 30–60 s a ResNet-18 step, so it runs --cpu-steps steps (default 3).
@@ -36,10 +37,17 @@ const { values: opts } = parseArgs({
     size: { type: "string", default: "64" },
     batch: { type: "string", default: "16" },
     threads: { type: "string", default: "1" },
+    optimizer: { type: "string", default: "adamw" },
     python: { type: "string" },
     worker: { type: "string" },
   },
 });
+
+/** The step's optimizer (the same in PyTorch): AdamW, or SGD with momentum for a loss comparison Adam's sign-like first steps do not amplify. */
+const OPTIMIZERS = {
+  adamw: { label: "AdamW", name: "adamw", lr: 1e-3, args: { weight_decay: 1e-4 } },
+  sgd: { label: "SGD (momentum 0.9, lr 1e-2)", name: "sgd", lr: 1e-2, args: { momentum: 0.9, weight_decay: 1e-4 } },
+};
 
 // ---- a worker: one model on one tfjs runtime ----
 
@@ -74,7 +82,8 @@ async function worker(spec) {
   const params = {};
   for (const p of model.graph.params.values()) params[p.name] = tf.variable(tf.tensor(initial.get(p.name), [...p.shape]), !p.buffer, p.name);
   const trainable = [...model.graph.params.values()].filter((p) => !p.buffer).map((p) => params[p.name]);
-  const optimizer = m.makeOptimizer(tf, { name: "adamw", args: { weight_decay: 1e-4 } }, { lr: 1e-3 });
+  const { name, lr, args } = OPTIMIZERS[spec.optimizer];
+  const optimizer = m.makeOptimizer(tf, { name, args }, { lr });
   const loss = m.makeLoss(tf, { terms: [{ weight: 1, entry: { name: "ce", args: { label_smoothing: 0, ignore_index: null } } }] }, { classes: 10, multilabel: false });
   const losses = [];
   const seconds = [];
@@ -90,7 +99,7 @@ async function worker(spec) {
       const out = module.forward(params, x, ctx);
       return loss(Array.isArray(out) ? out[0] : out, y);
     }, trainable);
-    optimizer.step(trainable, trainable.map((v) => grads[v.name]), 1e-3);
+    optimizer.step(trainable, trainable.map((v) => grads[v.name]), lr);
     for (const u of ctx.updates) {
       u.target.assign(u.value);
       u.value.dispose();
@@ -114,7 +123,8 @@ if spec["threads"] > 0: torch.set_num_threads(spec["threads"])
 torch.manual_seed(0)
 model = getattr(torchvision.models, spec["model"])(num_classes=10)
 model.train()
-opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+o = spec["optimizer"]
+opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4) if o == "adamw" else torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9, weight_decay=1e-4)
 ce = torch.nn.CrossEntropyLoss()
 b, s = spec["batch"], spec["size"]
 g = torch.Generator().manual_seed(1)
@@ -185,9 +195,10 @@ if (opts.worker) {
     const [name, threads] = label.split(":");
     return { label, name, threads: threads === undefined ? (name === "torch" ? 0 : Number(opts.threads)) : Number(threads) };
   });
-  const common = { steps: Number(opts.steps), size: Number(opts.size), batch: Number(opts.batch) };
+  if (!OPTIMIZERS[opts.optimizer]) throw new Error(`--optimizer is adamw or sgd, got ${opts.optimizer}`);
+  const common = { steps: Number(opts.steps), size: Number(opts.size), batch: Number(opts.batch), optimizer: opts.optimizer };
   const compare = Math.min(Number(opts.compare), common.steps);
-  console.log(`training throughput, ${common.size}x${common.size}, batch ${common.batch}, AdamW + cross-entropy, ${common.steps} steps (pure JS ${opts["cpu-steps"]}; the first not timed), ${cpus().length} cores`);
+  console.log(`training throughput, ${common.size}x${common.size}, batch ${common.batch}, ${OPTIMIZERS[opts.optimizer].label} + cross-entropy, ${common.steps} steps (pure JS ${opts["cpu-steps"]}; the first not timed), ${cpus().length} cores`);
   const rows = [];
   for (const model of models) {
     const results = {};
