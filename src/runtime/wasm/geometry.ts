@@ -66,8 +66,8 @@ export function taps(g: Geometry): Int32Array {
  * below (a 512×4608 weight in ~6 ms). Otherwise a loop over the heap in tiles of 64 rows by 16
  * columns, four columns at a time; either is over twice the backend's Transpose's speed.
  */
-export function transpose2d(ops: Ops, x: Info, r: number, c: number): Info {
-  const out = ops.backend.makeOutput([c, r], "float32");
+export function transpose2d(ops: Ops, x: Info, r: number, c: number, shape: number[] = [c, r]): Info {
+  const out = ops.backend.makeOutput(shape, "float32");
   ops.adopt(out);
   const src = ops.backend.typedArrayFromHeap(x) as Float32Array;
   const dst = ops.backend.typedArrayFromHeap(out) as Float32Array;

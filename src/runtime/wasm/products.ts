@@ -208,7 +208,7 @@ export function productForward(ops: Ops, kernels: Kernels, x: Info, filter: Info
       m: g.o,
       n: p,
     });
-    return ops.reshape(transpose2d(ops, yT, g.o, p), [g.b, g.ho, g.wo, g.o]);
+    return transpose2d(ops, yT, g.o, p, [g.b, g.ho, g.wo, g.o]);
   }
   // B: the weight transposed to [(c, tap), o], its rows taken in the order (tap, c) the chunks reduce in.
   const t2 = g.kh * g.kw;
