@@ -9,7 +9,7 @@
  * runtime's own kernels (simd.ts) run the work that dominates training (convolutions, Adam) on
  * `threads` threads of their own over it (helpers.ts). XNNPACK's pool is kept to the calling thread
  * (the core count it sees is set so): its workers, awake beside the runtime's on a 2-core machine,
- * took some 15% more CPU time per image (ResNet-18 and EfficientNet-B0 at 64×64) for no more
+ * took 10–20% more CPU time per image (ResNet-18 and EfficientNet-B0 at 64×64) for no more
  * images a second. The pool's workers are unreferenced so a finished program exits.
  */
 import { createHash } from "node:crypto";
