@@ -196,8 +196,8 @@ describe("the runtime's convolution kernels on the wasm backend", () => {
   cases("conv 2-d: strides, padding, dilation, groups", run(2, false));
 
   /**
-   * Small images with many channels run as matrix products (wasm/gemm.ts) where that packs less
-   * than XNNPACK's convolution would: 1×1 and larger kernels, strides, padding, dilation, groups.
+   * Small images with more output channels than pixels: the products read the weight as it is and
+   * move the patches (wasm/products.ts): 1×1 and larger kernels, strides, padding, dilation, groups.
    */
   cases("conv 2-d as matrix products: small images, many channels", async (r) => {
     const kernel = [r.pick([1, 1, 2, 3]), r.pick([1, 2, 3])];
@@ -217,8 +217,8 @@ describe("the runtime's convolution kernels on the wasm backend", () => {
     return { what: JSON.stringify({ x: x.shape, ...a }), gap: await gradientGap(f, [x, w]) };
   });
   /**
-   * The same with every transposed matrix a multiple of four each way (four rows at a time in SIMD,
-   * simd.ts), wider than a strip of 64 columns.
+   * Channel counts in fours from 16 (a tap at a time, the weight transposed four rows at a time in
+   * SIMD, simd.ts), wider than a tile of the product.
    */
   const inFours = async (r: Rng) => {
     const kernel = r.pick([[1, 1], [3, 3], [1, 3]]);
@@ -240,10 +240,11 @@ describe("the runtime's convolution kernels on the wasm backend", () => {
     cases("conv 2-d: sizes in fours", inFours);
   });
   /**
-   * Larger images with few output channels: the weight's gradient runs one matrix product per
-   * filter tap (wasm/tapwise.ts). Kernels of several shapes, strides, uneven padding, groups.
+   * Larger images with few channels: the products read the image a tap at a time, or (under 16
+   * channels) its patches moved into rows (wasm/products.ts). Kernels of several shapes, strides,
+   * uneven padding, groups.
    */
-  cases("conv 2-d weight gradient tap by tap: larger images, few channels", async (r) => {
+  cases("conv 2-d tap by tap: larger images, few channels", async (r) => {
     const kernel = [r.pick([2, 3, 5]), r.pick([1, 3, 4])];
     const group = r.pick([1, 1, 2]);
     const strides = kernel.map(() => r.int(1, 2));
