@@ -319,6 +319,15 @@ function allowRelaxedSimd(): void {
   }
 }
 
+/** The module compiled, or undefined where this WebAssembly refuses it. */
+function compile(api: WebAssemblyApi, bytes: Uint8Array): object | undefined {
+  try {
+    return new api.Module(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The SIMD loops on `memory` (a WebAssembly.Memory). gemm fuses its multiply-adds where relaxed SIMD
  * compiles, unless `fused` is false; on a shared memory the product and Adam run on `threads`
@@ -329,11 +338,12 @@ export function instantiateSimd(memory: { buffer: ArrayBuffer | SharedArrayBuffe
   const shared = memory.buffer instanceof SharedArrayBuffer;
   let compiled: object | undefined;
   if (fused) {
-    allowRelaxedSimd();
-    try {
-      compiled = new api.Module(moduleBytes(shared, true));
-    } catch {
-      compiled = undefined;
+    // Without the flag first: where relaxed SIMD ships, V8 may no longer know it.
+    const bytes = moduleBytes(shared, true);
+    compiled = compile(api, bytes);
+    if (!compiled) {
+      allowRelaxedSimd();
+      compiled = compile(api, bytes);
     }
   }
   const module = compiled ?? new api.Module(moduleBytes(shared, false));
