@@ -1,7 +1,6 @@
 /**
- * What the runtime's 2-d convolution kernels need of a call's geometry, and two helpers over the
- * backend's heap: where each tap of each output pixel reads, and 2-d transposes (in SIMD where the
- * sizes allow).
+ * What the runtime's 2-d convolution kernels need of a call's geometry, and 2-d transposes over the
+ * backend's heap (in SIMD where the sizes allow).
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import type { Info, Ops } from "./ops.js";
@@ -40,24 +39,6 @@ export function geometry(info: tfjs.backend_util.Conv2DInfo): Geometry {
     top: info.padInfo.top,
     left: info.padInfo.left,
   };
-}
-
-/** For each output pixel p, each tap (i, j): the input pixel's offset, or -1 in the padding. */
-export function taps(g: Geometry): Int32Array {
-  const k2 = g.kh * g.kw;
-  const at = new Int32Array(g.b * g.ho * g.wo * k2);
-  let n = 0;
-  for (let b = 0; b < g.b; b++)
-    for (let y = 0; y < g.ho; y++)
-      for (let x = 0; x < g.wo; x++)
-        for (let i = 0; i < g.kh; i++) {
-          const row = y * g.sh + i - g.top;
-          for (let j = 0; j < g.kw; j++, n++) {
-            const col = x * g.sw + j - g.left;
-            at[n] = row < 0 || row >= g.h || col < 0 || col >= g.w ? -1 : ((b * g.h + row) * g.w + col) * g.c;
-          }
-        }
-  return at;
 }
 
 /**

@@ -3,13 +3,14 @@
  * as products of simd-gemm.ts, whose tables of row pointers read the operands where they lie.
  * Most layers have more pixels than output channels ("activation-heavy"):
  *
- * - forward, y[p, o] = Σ x(p, window row i)·w(i): a row of A per output pixel and kernel row,
- *   pointing at the kw·c contiguous inputs that row of the window covers in x padded once; B the
- *   weight as [kh, kw, c, o].
- * - input gradient, stride 1: the same over dy padded by the kernel's reach, B's rows the weight as
- *   [kh, kw, o, c] taken in reverse along kw.
- * - filter gradient: dw[o, i, ·] = dyᵀ · x(window row i): A is dyᵀ (dy read through its columns),
- *   B's rows the window rows of the forward pass; written as [o, kh, kw, c] and reordered.
+ * - forward, y[p, o] = Σ_tap x(p, tap)·w(tap): a row of A per output pixel and tap, pointing at the
+ *   c contiguous inputs that tap reads (or at zeros outside the image); B the weight transposed.
+ * - input gradient, stride 1: the same over dy (taps mirrored), B the weight as [tap, o, c].
+ * - filter gradient: dw[o, tap, ·] = dyᵀ · x(tap), one product per tap: A is dyᵀ (dy read through
+ *   its columns), B's rows the input pixels of that tap; reordered to [o, c, tap] by a strided move.
+ *
+ * With fewer than 16 channels (a stem's 3: a tap would be a run of 3 floats) the patches are moved
+ * into rows first, a window row at a time from a padded copy, and read as a matrix.
  *
  * Where the weight outweighs the pixels (ResNet's last stages at 64×64) it is read as it is, and
  * the activations' patches are moved instead (im2col and col2im below, in WebAssembly):
@@ -20,7 +21,7 @@
  * tile of C stay in the first-level cache (and its TLB, where A or B steps a page at a time).
  */
 import type { Info, Ops } from "./ops.js";
-import { type Geometry, taps, transpose2d } from "./geometry.js";
+import { type Geometry, transpose2d } from "./geometry.js";
 import type { SimdKernels } from "./simd.js";
 
 type Kernels = Pick<SimdKernels, "gemm" | "move">;
@@ -124,37 +125,35 @@ function im2col(ops: Ops, { move }: Kernels, x: Info, g: Geometry, transposed: b
   const p = pixels(g);
   const cols = filled(ops, transposed ? [k(g), p] : [p, k(g)]);
   const zeros = ops.output([g.c]);
-  const at = taps(g);
-  const [xBase, zero, base] = [address(ops, x), address(ops, zeros), address(ops, cols)];
+  const base = address(ops, cols);
+  const from = tapRows(address(ops, x), address(ops, zeros), g, g.c, g.h, g.w, 1, -g.top, 1, -g.left, 1, 0);
   const src = new Int32Array(p * t2);
   const dst = new Int32Array(p * t2);
   // Tap-major when transposed, so that neighbouring runs write neighbouring floats.
   for (let q = 0; q < p; q++)
     for (let t = 0; t < t2; t++) {
       const e = transposed ? t * p + q : q * t2 + t;
-      const from = at[q * t2 + t]!;
-      src[e] = from < 0 ? zero : xBase + from * 4;
+      src[e] = from[q * t2 + t]!;
       dst[e] = base + (transposed ? t * p + q : q * k(g) + t) * 4;
     }
   move(table(ops, src), 4, table(ops, dst), (transposed ? t2 * p : t2) * 4, p * t2, g.c, 0);
   return cols;
 }
 
-/** dx (NHWC) from dcolsᵀ [(c, tap), p]: each patch element added back where it came from. */
+/** dx (NHWC) from dcolsᵀ [(c, tap), p]: each patch element added back where it came from (padding into a sink). */
 function col2im(ops: Ops, { move }: Kernels, colsT: Info, g: Geometry): Info {
   const t2 = g.kh * g.kw;
   const p = pixels(g);
   const dx = ops.output([g.b, g.h, g.w, g.c]);
   const junk = ops.output([g.c]);
-  const at = taps(g);
-  const [dxBase, sink, base] = [address(ops, dx), address(ops, junk), address(ops, colsT)];
+  const base = address(ops, colsT);
+  const to = tapRows(address(ops, dx), address(ops, junk), g, g.c, g.h, g.w, 1, -g.top, 1, -g.left, 1, 0);
   const src = new Int32Array(p * t2);
   const dst = new Int32Array(p * t2);
   for (let t = 0, e = 0; t < t2; t++)
     for (let q = 0; q < p; q++, e++) {
-      const to = at[q * t2 + t]!;
       src[e] = base + (t * p + q) * 4;
-      dst[e] = to < 0 ? sink : dxBase + to * 4;
+      dst[e] = to[q * t2 + t]!;
     }
   move(table(ops, src), t2 * p * 4, table(ops, dst), 4, p * t2, g.c, 1);
   return dx;

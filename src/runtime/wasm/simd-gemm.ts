@@ -18,9 +18,10 @@
  * `--experimental-wasm-relaxed-simd`, on by default in newer Node) a multiply-add is one fused
  * instruction (f32x4.relaxed_madd); without it a multiply and an add. Columns past the last
  * multiple of 8 take a 4-wide tile, then a 1-wide one; rows past the last multiple of 6 repeat the
- * tile's first row (and store its values again). The chunks are the outer loop per tile row: each chunk adds
- * to C, which stays in cache for one tile row; a chunk of some hundreds of steps keeps A's and B's
- * rows in cache too.
+ * tile's first row (and store its values again). Each chunk adds to C. For narrow C the loop goes
+ * tile row by tile row, each over its chunks and columns (the row's A and C stay in cache); for C
+ * at least WIDE columns chunk by chunk and column panel by panel, over every tile row (the panel of
+ * B stays in cache). Chunks of some tens to hundreds of steps keep A's and B's rows in cache.
  */
 
 const I32 = 0x7f;
