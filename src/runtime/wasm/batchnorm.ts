@@ -125,10 +125,10 @@ export function bnTrain(): tfjs.KernelFunc {
     const x = inputs.x!;
     const c = x.shape[x.shape.length - 1]!;
     const outs = [backend.makeOutput([...x.shape], "float32"), backend.makeOutput([c], "float32"), backend.makeOutput([c], "float32")];
-    const scratch = backend.makeOutput([3 * c], "float32");
-    const sumsScratch = backend.makeOutput([momentsScratch(backend, c)], "float32");
+    const scratch = backend.makeOutput([3 * c + momentsScratch(backend, c)], "float32");
     // Views taken after every output is made: making one may grow (and so move) the heap.
-    const [xs, w, b, coeffs, sums] = [x, inputs.weight!, inputs.bias!, scratch, sumsScratch].map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32, F32, F32];
+    const [xs, w, b, work] = [x, inputs.weight!, inputs.bias!, scratch].map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32, F32];
+    const [coeffs, sums] = [work.subarray(0, 3 * c), work.subarray(3 * c)];
     const [y, meanOut, varOut] = outs.map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32];
     const n = xs.length;
     const rows = n / c;
@@ -149,7 +149,6 @@ export function bnTrain(): tfjs.KernelFunc {
     }
     rowAffine(backend, coeffs, xs, xs, scale, new Float64Array(c), shift, y, c);
     backend.disposeData(scratch.dataId);
-    backend.disposeData(sumsScratch.dataId);
     return outs;
   };
 }
@@ -161,9 +160,9 @@ export function bnTrainGrad(): tfjs.KernelFunc {
     const x = inputs.x!;
     const c = x.shape[x.shape.length - 1]!;
     const outs = [backend.makeOutput([...x.shape], "float32"), backend.makeOutput([c], "float32"), backend.makeOutput([c], "float32")];
-    const scratch = backend.makeOutput([3 * c], "float32");
-    const sumsScratch = backend.makeOutput([momentsScratch(backend, c)], "float32");
-    const [coeffs, sums] = [scratch, sumsScratch].map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32];
+    const scratch = backend.makeOutput([3 * c + momentsScratch(backend, c)], "float32");
+    const work = backend.typedArrayFromHeap(scratch) as F32;
+    const [coeffs, sums] = [work.subarray(0, 3 * c), work.subarray(3 * c)];
     const [dy, xs, mean, variance, w] = [inputs.dy!, x, inputs.mean!, inputs.variance!, inputs.weight!].map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32, F32, F32];
     const [dx, dw, db] = outs.map((t) => backend.typedArrayFromHeap(t) as F32) as [F32, F32, F32];
     const n = xs.length;
@@ -191,7 +190,6 @@ export function bnTrainGrad(): tfjs.KernelFunc {
     }
     rowAffine(backend, coeffs, dy, xs, a, bx, d, dx, c);
     backend.disposeData(scratch.dataId);
-    backend.disposeData(sumsScratch.dataId);
     return outs;
   };
 }
